@@ -1,0 +1,191 @@
+"""The label map and CTC decoding.
+
+Index 0 is the CTC blank; character ``i`` of the charset string has index ``i + 1``.
+
+Confidence, one definition for every decoder: take the decoded text's most probable CTC alignment
+(Viterbi path) through the frame probabilities; a character's probability is the highest probability
+it has on the frames that path spends on it; the word's confidence is the geometric mean of its
+characters' probabilities, in [0, 1]. The greedy path is itself the most probable alignment of the
+text it spells, so greedy and beam search give the same confidence for the same text. An empty
+reading has confidence 0.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+BLANK = 0
+
+
+class UnknownCharacterError(ValueError):
+    """A label holds a character outside the charset."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    confidence: float  # geometric mean of char_probs; 0.0 for an empty text
+    char_probs: tuple[float, ...]
+
+
+class Charset:
+    """Maps text to CTC label indices and back."""
+
+    def __init__(self, chars: str):
+        if not chars:
+            raise ValueError("a charset needs at least one character")
+        if len(set(chars)) != len(chars):
+            dupes = sorted({c for c in chars if chars.count(c) > 1})
+            raise ValueError(f"charset has repeated characters: {''.join(dupes)!r}")
+        self.chars = chars
+        self._index = {c: i + 1 for i, c in enumerate(chars)}
+
+    @classmethod
+    def from_texts(cls, texts) -> "Charset":
+        return cls("".join(sorted(set("".join(texts)))))
+
+    @property
+    def num_classes(self) -> int:
+        """Characters plus the blank."""
+        return len(self.chars) + 1
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Charset) and other.chars == self.chars
+
+    def __repr__(self) -> str:
+        return f"Charset({self.chars!r})"
+
+    def encode(self, text: str) -> list[int]:
+        unknown = sorted({c for c in text if c not in self._index})
+        if unknown:
+            raise UnknownCharacterError(f"characters {''.join(unknown)!r} of {text!r} are not in the charset")
+        return [self._index[c] for c in text]
+
+    def indices_to_text(self, indices) -> str:
+        return "".join(self.chars[i - 1] for i in indices)
+
+
+def ctc_frames_needed(labels: list[int]) -> int:
+    """Fewest CTC frames that can emit ``labels``: one per label plus a blank between repeats."""
+    repeats = sum(1 for a, b in zip(labels, labels[1:]) if a == b)
+    return len(labels) + repeats
+
+
+def viterbi_char_probs(probs: np.ndarray, labels: list[int]) -> list[float]:
+    """Per-label probabilities along the most probable CTC alignment of ``labels``.
+
+    probs: (T, K) frame probabilities. Returns one value per label: the highest frame probability of
+    that label over the frames the alignment spends on it.
+    """
+    if not labels:
+        return []
+    T = probs.shape[0]
+    ext = np.zeros(2 * len(labels) + 1, dtype=np.int64)  # blank, l1, blank, l2, ..., blank
+    ext[1::2] = labels
+    S = len(ext)
+    logp = np.log(np.maximum(probs[:, ext], 1e-30))  # (T, S)
+    # A state may come from itself, the state before, or (a label not repeating the one two back) two before.
+    skip_ok = np.zeros(S, dtype=bool)
+    skip_ok[3::2] = ext[3::2] != ext[1:-2:2]
+    score = np.full(S, -np.inf)
+    score[:2] = logp[0, :2]
+    back = np.zeros((T, S), dtype=np.int64)
+    idx = np.arange(S)
+    for t in range(1, T):
+        stay, step, skip = score, np.full(S, -np.inf), np.full(S, -np.inf)
+        step[1:] = score[:-1]
+        skip[2:] = np.where(skip_ok[2:], score[:-2], -np.inf)
+        cands = np.stack([stay, step, skip])  # ties go to the earliest (stay)
+        choice = cands.argmax(0)
+        back[t] = idx - choice
+        score = cands[choice, idx] + logp[t]
+    s = S - 1 if score[S - 1] >= score[S - 2] else S - 2
+    if not np.isfinite(score[s]):
+        raise ValueError(f"{len(labels)} labels cannot be aligned to {T} frames")
+    char_probs = [0.0] * len(labels)
+    for t in range(T - 1, -1, -1):
+        if s % 2 == 1:  # odd states are labels
+            char_probs[s // 2] = max(char_probs[s // 2], float(probs[t, ext[s]]))
+        s = back[t, s]
+    return char_probs
+
+
+def _path_char_probs(probs: np.ndarray, path: np.ndarray) -> tuple[list[int], list[float]]:
+    """Collapse a frame path into labels, each with its highest probability over its run of frames."""
+    labels, char_probs, prev = [], [], BLANK
+    for t, k in enumerate(path.tolist()):
+        if k != BLANK:
+            if k != prev:
+                labels.append(k)
+                char_probs.append(0.0)
+            char_probs[-1] = max(char_probs[-1], float(probs[t, k]))
+        prev = k
+    return labels, char_probs
+
+
+def _decoded(charset: Charset, labels: list[int], char_probs: list[float]) -> Decoded:
+    if not labels:
+        return Decoded("", 0.0, ())
+    confidence = math.exp(sum(math.log(max(p, 1e-30)) for p in char_probs) / len(char_probs))
+    return Decoded(charset.indices_to_text(labels), confidence, tuple(char_probs))
+
+
+def greedy_decode(probs: np.ndarray, charset: Charset) -> Decoded:
+    """Best-path decoding of one (T, K) probability matrix.
+
+    The best path is also the most probable alignment of the text it spells, so its per-character
+    maxima are the Viterbi probabilities of the module's confidence definition.
+    """
+    return _decoded(charset, *_path_char_probs(probs, probs.argmax(axis=1)))
+
+
+def _logsumexp(a: float, b: float) -> float:
+    if a == -math.inf:
+        return b
+    if b == -math.inf:
+        return a
+    m = max(a, b)
+    return m + math.log(math.exp(a - m) + math.exp(b - m))
+
+
+def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune: float = 1e-3) -> Decoded:
+    """CTC prefix beam search over one (T, K) probability matrix.
+
+    Keeps the ``beam_width`` most probable prefixes, summing over all alignments of each; characters
+    below ``prune`` probability on a frame are not extended there (they cannot win a beam).
+    """
+    if beam_width < 1:
+        raise ValueError(f"beam_width must be >= 1, got {beam_width}")
+    logp = np.log(np.maximum(probs, 1e-30))
+    neg = -math.inf
+    # prefix -> (log P(prefix, ending in blank), log P(prefix, ending in its last label))
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, neg)}
+    for t in range(probs.shape[0]):
+        candidates = [k for k in np.flatnonzero(probs[t] >= prune) if k != BLANK]
+        nxt: dict[tuple[int, ...], list[float]] = {}
+
+        def add(prefix, blank_lp, label_lp):
+            cur = nxt.setdefault(prefix, [neg, neg])
+            cur[0] = _logsumexp(cur[0], blank_lp)
+            cur[1] = _logsumexp(cur[1], label_lp)
+
+        for prefix, (pb, pnb) in beams.items():
+            total = _logsumexp(pb, pnb)
+            add(prefix, total + logp[t, BLANK], neg)
+            if prefix:  # repeating the last label without a blank stays on the same prefix
+                add(prefix, neg, pnb + logp[t, prefix[-1]])
+            for k in candidates:
+                k = int(k)
+                if prefix and k == prefix[-1]:
+                    add(prefix + (k,), neg, pb + logp[t, k])  # a repeat needs a blank in between
+                else:
+                    add(prefix + (k,), neg, total + logp[t, k])
+        ranked = sorted(nxt.items(), key=lambda kv: _logsumexp(*kv[1]), reverse=True)
+        beams = {p: (v[0], v[1]) for p, v in ranked[:beam_width]}
+    labels = list(max(beams.items(), key=lambda kv: _logsumexp(*kv[1]))[0])
+    return _decoded(charset, labels, viterbi_char_probs(probs, labels))

@@ -1,0 +1,58 @@
+"""What a recognizer checkpoint needs to rebuild its network and its preprocessing."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+# Named sizes: "fast" is the CPU-fast model (~1 M parameters), "full" the seed CRNN (~8.7 M).
+SIZES = {
+    "fast": {"width_mult": 0.25, "hidden": 128},
+    "full": {"width_mult": 1.0, "hidden": 256},
+}
+RESIZE_MODES = ("stretch", "pad")
+RNN_KINDS = ("lstm", "gru")
+
+
+@dataclass(frozen=True)
+class RecognizerConfig:
+    width: int = 128  # input width in pixels; the CNN divides it by 4 into time steps
+    height: int = 64  # input height; a multiple of 16
+    channels: int = 1  # 1 = grayscale, 3 = RGB
+    resize: str = "stretch"  # "stretch" to width x height, or "pad": keep the aspect ratio, pad right
+    width_mult: float = 0.25  # CNN channels are (64, 128, 256, 256, 512, 512, 512) times this
+    hidden: int = 128  # hidden units per direction in each of the two recurrent layers
+    rnn: str = "lstm"  # "lstm" or "gru"
+
+    def __post_init__(self):
+        if self.width % 4 or self.width < 4:
+            raise ValueError(f"width must be a positive multiple of 4, got {self.width}")
+        if self.height % 16 or self.height < 16:
+            raise ValueError(f"height must be a positive multiple of 16, got {self.height}")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if self.resize not in RESIZE_MODES:
+            raise ValueError(f"resize must be one of {RESIZE_MODES}, got {self.resize!r}")
+        if self.rnn not in RNN_KINDS:
+            raise ValueError(f"rnn must be one of {RNN_KINDS}, got {self.rnn!r}")
+        if self.width_mult <= 0 or self.hidden < 1:
+            raise ValueError("width_mult and hidden must be positive")
+
+    @property
+    def time_steps(self) -> int:
+        return self.width // 4
+
+    @classmethod
+    def from_size(cls, size: str, **overrides) -> "RecognizerConfig":
+        if size not in SIZES:
+            raise ValueError(f"unknown size {size!r}; choose from {sorted(SIZES)}")
+        return cls(**{**SIZES[size], **overrides})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RecognizerConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown recognizer config keys: {sorted(unknown)}")
+        return cls(**d)

@@ -1,0 +1,144 @@
+"""Labelled crop folders: parsing, label checks, and a torch Dataset.
+
+A folder is either ``labels.tsv`` (``<file>\\t<text>`` per line; it wins when present) or images whose
+file name is the label (``1234.jpg`` reads "1234"; with the separator ``_``, ``1234_7.jpg`` also reads
+"1234"). Image names resolve under ``DIR/images/`` when that folder exists, else under ``DIR``.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from .charset import Charset, UnknownCharacterError, ctc_frames_needed
+from .config import RecognizerConfig
+from .transforms import augment, preprocess
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+class DataError(ValueError):
+    """A dataset folder or one of its labels cannot be used."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    text: str
+
+
+def label_from_filename(name: str, sep: str | None = "_") -> str:
+    """'1234.jpg' -> '1234'; with sep '_', '1234_7.jpg' -> '1234' (the part before the last sep)."""
+    stem = Path(name).stem
+    if sep and sep in stem:
+        stem = stem.rsplit(sep, 1)[0]
+    return stem
+
+
+def read_folder(root: str | Path, label_sep: str | None = "_") -> list[Sample]:
+    """List a folder's (image path, text) pairs, sorted by path; raises DataError when there are none."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder")
+    image_dir = root / "images" if (root / "images").is_dir() else root
+    tsv = root / "labels.tsv"
+    samples: list[Sample] = []
+    if tsv.is_file():
+        for n, line in enumerate(tsv.read_text(encoding="utf-8-sig").splitlines(), 1):
+            if not line.strip():
+                continue
+            name, tab, text = line.partition("\t")
+            if not tab or not name:
+                raise DataError(f"{tsv}:{n}: expected '<file>\\t<text>', got {line!r}")
+            samples.append(Sample(image_dir / name, text))
+    else:
+        for path in sorted(image_dir.iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                samples.append(Sample(path, label_from_filename(path.name, label_sep)))
+    if not samples:
+        raise DataError(f"{root}: no labelled images found (expected labels.tsv or image files)")
+    return sorted(samples, key=lambda s: str(s.path))
+
+
+def check_labels(samples: list[Sample], charset: Charset, time_steps: int) -> list[list[int]]:
+    """Encode every label, or raise DataError naming the first file whose label cannot be learned."""
+    encoded = []
+    for s in samples:
+        if not s.text:
+            raise DataError(f"{s.path}: empty label")
+        try:
+            labels = charset.encode(s.text)
+        except UnknownCharacterError as e:
+            raise DataError(f"{s.path}: {e}") from None
+        if ctc_frames_needed(labels) > time_steps:
+            raise DataError(
+                f"{s.path}: label {s.text!r} needs {ctc_frames_needed(labels)} CTC frames "
+                f"(length plus adjacent repeats) but the model has {time_steps} time steps"
+            )
+        encoded.append(labels)
+    return encoded
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file as RGB uint8 (H, W, 3); raises ValueError naming the file."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                # Transparent pixels read as white, not as whatever colour they hide.
+                rgba = im.convert("RGBA")
+                bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                im = Image.alpha_composite(bg, rgba)
+            elif im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+                arr = np.asarray(im, dtype=np.float64)
+                scale = 255.0 / max(arr.max(), 1.0)
+                im = Image.fromarray((arr * scale).astype(np.uint8))
+            return np.asarray(im.convert("RGB"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
+        raise ValueError(f"{path}: cannot read image ({e.__class__.__name__}: {e})") from None
+
+
+class CropDataset(torch.utils.data.Dataset):
+    """Yields (image tensor (C, H, W), label indices) or None for an unreadable image.
+
+    An item is addressed as ``(index, seed)``; a non-negative seed turns on augmentation drawn from
+    that seed, so a run's samples depend only on its step count (exact resume, any worker count).
+    """
+
+    def __init__(self, samples: list[Sample], labels: list[list[int]], cfg: RecognizerConfig):
+        self.samples, self.labels, self.cfg = samples, labels, cfg
+        self._reported: set[Path] = set()
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, item):
+        index, seed = item if isinstance(item, tuple) else (item, -1)
+        sample = self.samples[index]
+        try:
+            image = load_image(sample.path)
+        except ValueError as e:
+            if sample.path not in self._reported:
+                self._reported.add(sample.path)
+                print(f"warning: skipping {e}", file=sys.stderr)
+            return None
+        if seed >= 0:
+            image = augment(image, np.random.default_rng(seed))
+        return torch.from_numpy(preprocess(image, self.cfg)), self.labels[index]
+
+
+def collate(batch):
+    """Stack images and concatenate labels for CTC; unreadable samples (None) are dropped."""
+    batch = [b for b in batch if b is not None]
+    if not batch:
+        return None
+    images = torch.stack([b[0] for b in batch])
+    lengths = torch.tensor([len(b[1]) for b in batch], dtype=torch.long)
+    targets = torch.tensor([k for b in batch for k in b[1]], dtype=torch.long)
+    return images, targets, lengths

@@ -1,0 +1,36 @@
+"""Recognition metrics on (prediction, ground truth) string pairs."""
+from __future__ import annotations
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions all cost 1)."""
+    if len(a) < len(b):
+        a, b = b, a
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def text_metrics(predictions: list[str], truths: list[str]) -> dict:
+    """Sequence accuracy, character accuracy (1 - CER) and mean normalized edit distance.
+
+    CER = total edit distance / total ground-truth characters (may exceed 1, so char accuracy may be
+    negative); the normalized edit distance of a pair is its distance over the longer string's length.
+    """
+    if len(predictions) != len(truths):
+        raise ValueError(f"{len(predictions)} predictions for {len(truths)} ground truths")
+    n = len(truths)
+    if n == 0:
+        return {"count": 0, "seq_acc": 0.0, "char_acc": 0.0, "norm_ed": 0.0}
+    dists = [edit_distance(p, t) for p, t in zip(predictions, truths)]
+    chars = sum(len(t) for t in truths)
+    return {
+        "count": n,
+        "seq_acc": sum(p == t for p, t in zip(predictions, truths)) / n,
+        "char_acc": 1.0 - sum(dists) / max(chars, 1),
+        "norm_ed": sum(d / max(len(p), len(t), 1) for d, p, t in zip(dists, predictions, truths)) / n,
+    }

@@ -1,0 +1,79 @@
+"""Preprocessing (any crop -> the network's input) and training augmentation. Pure numpy/OpenCV."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .config import RecognizerConfig
+
+
+def to_model_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """RGB (H, W, 3) or gray (H, W) uint8 -> (H, W) gray or (H, W, 3) RGB."""
+    if image.ndim == 2:
+        return image if channels == 1 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an RGB (H, W, 3) or gray (H, W) image, got shape {image.shape}")
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if channels == 1 else image
+
+
+def resize_for_model(image: np.ndarray, cfg: RecognizerConfig) -> np.ndarray:
+    """Resize a crop to (cfg.height, cfg.width[, 3]) uint8 as the checkpoint's resize mode says.
+
+    "stretch" scales both axes independently. "pad" scales to the full height keeping the aspect
+    ratio (capped at the full width) and fills the rest on the right with the crop's median value.
+    """
+    h, w = image.shape[:2]
+    if h < 1 or w < 1:
+        raise ValueError(f"cannot resize an empty crop of shape {image.shape}")
+    if cfg.resize == "stretch":
+        new_w = cfg.width
+    else:
+        new_w = max(1, min(cfg.width, round(w * cfg.height / h)))
+    interp = cv2.INTER_AREA if h > cfg.height else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (new_w, cfg.height), interpolation=interp)
+    if new_w == cfg.width:
+        return resized
+    out = np.empty((cfg.height, cfg.width) + image.shape[2:], dtype=np.uint8)
+    out[:] = np.median(resized.reshape(-1, *image.shape[2:]), axis=0).astype(np.uint8)
+    out[:, :new_w] = resized
+    return out
+
+
+def preprocess(image: np.ndarray, cfg: RecognizerConfig) -> np.ndarray:
+    """Any upright crop (RGB or gray uint8) -> float32 (C, H, W) in [-1, 1]."""
+    x = resize_for_model(to_model_channels(image, cfg.channels), cfg)
+    x = x.astype(np.float32) / 127.5 - 1.0
+    return x[None] if x.ndim == 2 else x.transpose(2, 0, 1)
+
+
+def augment(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Mild geometric and photometric changes that keep every character legible.
+
+    Suited to captchas and word crops: small rotation, shear and scale, an uneven crop margin (as a
+    detector would cut), contrast and brightness, blur, and noise. Returns uint8 of the same layout.
+    """
+    h, w = image.shape[:2]
+    # Geometry: one affine warp about the centre, border replicated so no black corners appear.
+    angle = rng.uniform(-4, 4)
+    scale = rng.uniform(0.9, 1.05)
+    shear = rng.uniform(-0.15, 0.15)
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    m[0, 1] += shear
+    m[0, 2] += rng.uniform(-0.04, 0.04) * w - shear * h / 2
+    m[1, 2] += rng.uniform(-0.06, 0.06) * h
+    image = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # Crop margins: trim up to 5 % of each side.
+    x0, x1 = (rng.uniform(0, 0.05, 2) * w).astype(int)
+    y0, y1 = (rng.uniform(0, 0.05, 2) * h).astype(int)
+    image = image[y0 : h - y1, x0 : w - x1]
+    # Photometry.
+    img = image.astype(np.float32)
+    img = (img - img.mean()) * rng.uniform(0.7, 1.2) + img.mean() + rng.uniform(-25, 25)
+    if rng.random() < 0.3:
+        k = int(rng.choice([3, 5]))
+        img = cv2.GaussianBlur(img, (k, k), 0)
+    if rng.random() < 0.3:
+        img += rng.normal(0, rng.uniform(2, 10), img.shape).astype(np.float32)
+    if rng.random() < 0.2:
+        img = 255.0 - img
+    return np.clip(img, 0, 255).astype(np.uint8)
