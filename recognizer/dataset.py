@@ -96,7 +96,7 @@ def load_image(path: str | Path) -> np.ndarray:
             elif im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
                 arr = np.asarray(im, dtype=np.float64)
                 scale = 255.0 / max(arr.max(), 1.0)
-                im = Image.fromarray((arr * scale).astype(np.uint8))
+                im = Image.fromarray((arr * scale).round().astype(np.uint8))
             return np.asarray(im.convert("RGB"))
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None

@@ -1,0 +1,1 @@
+"""The end-to-end OCR engine: configuration, image input, and the ocr-run command."""

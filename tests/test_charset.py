@@ -1,0 +1,98 @@
+import math
+
+import numpy as np
+import pytest
+
+from recognizer.charset import (Charset, UnknownCharacterError, beam_decode, ctc_frames_needed, greedy_decode,
+                                viterbi_char_probs)
+
+CS = Charset("ab")  # blank = 0, a = 1, b = 2
+
+
+def frames(*rows):
+    """Each row: (p_blank, p_a, p_b)."""
+    return np.array(rows, dtype=np.float64)
+
+
+def test_label_map_round_trip_and_blank_offset():
+    cs = Charset("0123456789")
+    assert cs.num_classes == 11
+    assert cs.encode("907") == [10, 1, 8]
+    assert cs.indices_to_text([10, 1, 8]) == "907"
+
+
+def test_unknown_character_is_named():
+    with pytest.raises(UnknownCharacterError, match="'X'"):
+        Charset("abc").encode("aXb")
+
+
+def test_repeated_charset_characters_rejected():
+    with pytest.raises(ValueError, match="repeated"):
+        Charset("abca")
+
+
+def test_charset_from_texts_is_sorted_unique():
+    assert Charset.from_texts(["ba", "ab1"]).chars == "1ab"
+
+
+def test_frames_needed_counts_adjacent_repeats():
+    assert ctc_frames_needed([1, 1, 2]) == 4
+    assert ctc_frames_needed([1, 2, 1]) == 3
+    assert ctc_frames_needed([]) == 0
+
+
+def test_greedy_collapses_repeats_and_drops_blanks():
+    # best path: a a - a b b -  ->  "aab"
+    p = frames((.1, .8, .1), (.1, .7, .2), (.9, .05, .05), (.2, .6, .2), (.1, .1, .8), (.3, .1, .6), (.8, .1, .1))
+    d = greedy_decode(p, CS)
+    assert d.text == "aab"
+    # each character's probability is its best frame on the path
+    assert d.char_probs == pytest.approx((0.8, 0.6, 0.8))
+    assert d.confidence == pytest.approx((0.8 * 0.6 * 0.8) ** (1 / 3))
+
+
+def test_confidence_of_a_known_matrix():
+    p = frames((.05, .9, .05), (.3, .6, .1), (.8, .1, .1), (.3, .2, .5))
+    d = greedy_decode(p, CS)
+    assert d.text == "ab"
+    assert d.confidence == pytest.approx(math.sqrt(0.9 * 0.5))
+
+
+def test_empty_reading_has_zero_confidence():
+    d = greedy_decode(frames((.9, .05, .05), (.8, .1, .1)), CS)
+    assert (d.text, d.confidence, d.char_probs) == ("", 0.0, ())
+
+
+def test_beam_beats_greedy_when_alignments_add_up():
+    # greedy path is blank, blank -> "" (p = .36); "a" sums a-a, a-blank, blank-a = .16 + .24 + .24 = .64
+    p = frames((.6, .4, 0), (.6, .4, 0))
+    assert greedy_decode(p, CS).text == ""
+    d = beam_decode(p, CS, beam_width=4)
+    assert d.text == "a"
+    assert d.char_probs == pytest.approx((0.4,))
+
+
+def test_beam_keeps_repeats_separated_by_blank():
+    p = frames((.1, .9, 0), (.9, .1, 0), (.1, .9, 0))
+    assert beam_decode(p, CS, beam_width=3).text == "aa"
+    assert greedy_decode(p, CS).text == "aa"
+
+
+def test_beam_and_greedy_agree_on_confidence_for_the_same_text():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        p = rng.dirichlet(np.full(3, 0.3), size=8)
+        g, b = greedy_decode(p, CS), beam_decode(p, CS, beam_width=8)
+        if g.text == b.text:
+            assert g.confidence == pytest.approx(b.confidence)
+        assert 0.0 <= b.confidence <= 1.0
+
+
+def test_viterbi_rejects_labels_longer_than_frames():
+    with pytest.raises(ValueError, match="cannot be aligned"):
+        viterbi_char_probs(frames((.1, .9, 0), (.1, .9, 0)), [1, 1])
+
+
+def test_beam_width_must_be_positive():
+    with pytest.raises(ValueError, match="beam_width"):
+        beam_decode(frames((.1, .9, 0)), CS, beam_width=0)

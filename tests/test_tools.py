@@ -1,0 +1,70 @@
+import filecmp
+import json
+
+import numpy as np
+import pytest
+from conftest import write_png
+
+import make_captchas
+import train_recognizer
+
+from recognizer.dataset import label_from_filename
+
+
+def test_captcha_generator_is_deterministic(tmp_path):
+    args = ["-n", "5", "--seed", "11"]
+    make_captchas.main(["--out", str(tmp_path / "a")] + args)
+    make_captchas.main(["--out", str(tmp_path / "b"), "--workers", "2"] + args)
+    make_captchas.main(["--out", str(tmp_path / "c"), "-n", "5", "--seed", "12"])
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
+    assert all(filecmp.cmp(tmp_path / "a" / n, tmp_path / "b" / n, shallow=False) for n in names)
+    assert names != sorted(p.name for p in (tmp_path / "c").iterdir())
+
+
+def test_captcha_labels_respect_charset_length_and_size(tmp_path):
+    from PIL import Image
+
+    make_captchas.main(["--out", str(tmp_path), "-n", "20", "--seed", "1", "--charset", "xyz7", "--min-len", "2",
+                        "--max-len", "3"])
+    for p in tmp_path.iterdir():
+        label = label_from_filename(p.name)
+        assert 2 <= len(label) <= 3 and set(label) <= set("xyz7")
+        assert Image.open(p).size == (160, 60)
+
+
+def test_captcha_charset_with_separator_is_refused(tmp_path):
+    with pytest.raises(SystemExit):
+        make_captchas.main(["--out", str(tmp_path), "--charset", "ab_"])
+
+
+def test_train_cli_reports_empty_folder(tmp_path, capsys):
+    assert train_recognizer.main(["--train", str(tmp_path), "--out", str(tmp_path / "run")]) == 2
+    assert "no labelled images" in capsys.readouterr().err
+
+
+def test_train_cli_names_file_with_unknown_character(tmp_path, capsys):
+    (tmp_path / "train").mkdir()
+    (tmp_path / "val").mkdir()
+    write_png(tmp_path / "train" / "ab.png", np.zeros((20, 40, 3)))
+    write_png(tmp_path / "val" / "aQ.png", np.zeros((20, 40, 3)))
+    code = train_recognizer.main(["--train", str(tmp_path / "train"), "--val", str(tmp_path / "val"),
+                                  "--out", str(tmp_path / "run"), "--steps", "2", "--workers", "0", "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "aQ.png" in err and "'Q'" in err
+
+
+def test_train_cli_folds_and_resume(captcha_dir, tmp_path, capsys):
+    out = tmp_path / "cv"
+    common = ["--out", str(out), "--workers", "0", "--quiet"]
+    code = train_recognizer.main(["--train", str(captcha_dir), "--folds", "2", "--steps", "2", "--width", "64",
+                                  "--height", "32", "--batch-size", "3"] + common)
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "2-fold cross-validation: sequence accuracy mean" in printed
+    runs = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
+    assert [(r["train_size"], r["val_size"]) for r in runs] == [(3, 3), (3, 3)]
+    assert (out / "fold-1" / "best.pt").is_file() and (out / "fold-2" / "last.pt").is_file()
+    # a finished run resumed does nothing more
+    assert train_recognizer.main(["--resume"] + common) == 0

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from recognizer.charset import Charset
+from recognizer.config import RecognizerConfig
+from recognizer.dataset import load_image, read_folder
+from recognizer.predict import Recognizer
+from recognizer.training import StepBatches, TrainConfig, lr_at, train
+
+TINY = RecognizerConfig(width=64, height=32, width_mult=0.25, hidden=64)  # 16 time steps: enough for 4 characters
+
+
+def test_schedule_warms_up_stays_flat_then_anneals():
+    cfg = TrainConfig(steps=1000, lr=1e-3, warmup_steps=100, anneal_fraction=0.3)
+    assert lr_at(0, cfg) == pytest.approx(1e-5)
+    assert lr_at(99, cfg) == pytest.approx(1e-3)
+    assert lr_at(500, cfg) == lr_at(699, cfg) == pytest.approx(1e-3)
+    assert lr_at(850, cfg) == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5))
+    assert lr_at(1000, cfg) == pytest.approx(1e-5)
+
+
+def test_batches_depend_only_on_the_step():
+    full = StepBatches(n=10, batch_size=4, seed=3, start=0, stop=9, augment=True)
+    resumed = StepBatches(n=10, batch_size=4, seed=3, start=5, stop=9, augment=True)
+    assert list(full)[5:] == list(resumed)
+    epoch0 = [i for s in range(2) for i, _ in full.batch(s)]
+    assert len(set(epoch0)) == 8  # no repeats inside an epoch
+    assert all(seed == -1 for _, seed in StepBatches(10, 4, 3, 0, 1, augment=False).batch(0))
+
+
+def test_tiny_model_overfits_captchas_and_decodes_them(captcha_dir, tmp_path):
+    torch.manual_seed(0)
+    samples = read_folder(captcha_dir)
+    charset = Charset.from_texts(s.text for s in samples)
+    cfg = TrainConfig(steps=200, batch_size=len(samples), lr=3e-3, warmup_steps=20, augment=False, val_every=100)
+    result = train(tmp_path, samples, samples, TINY, charset, cfg, workers=0, progress=False)
+    assert result["finished"] and result["steps"] == 200 and result["best_val_seq_acc"] == 1.0
+    rec = Recognizer(tmp_path / "best.pt", device="cpu", decoder="beam")
+    readings = rec([load_image(s.path) for s in samples])
+    assert [r.text for r in readings] == [s.text for s in samples]
+    assert all(0.5 < r.confidence <= 1.0 for r in readings)
+
+
+def test_resume_continues_exactly(captcha_dir, tmp_path):
+    samples = read_folder(captcha_dir)
+    charset = Charset.from_texts(s.text for s in samples)
+    cfg = TrainConfig(steps=12, batch_size=4, lr=1e-3, warmup_steps=2, val_every=100)
+
+    def weights(run):
+        return torch.load(run / "last.pt", weights_only=True)["model"]["state_dict"]
+
+    torch.manual_seed(1)
+    train(tmp_path / "straight", samples, [], TINY, charset, cfg, workers=0, progress=False)
+    torch.manual_seed(1)
+    first = train(tmp_path / "split", samples, [], TINY, charset, cfg, workers=0, progress=False, max_minutes=0)
+    assert first["steps"] == 1 and not first["finished"]  # stopped (and saved) after its first step
+    second = train(tmp_path / "split", samples, [], TINY, charset, cfg, workers=0, progress=False, resume=True)
+    assert second["finished"] and second["samples_seen"] == 12 * 4
+    a, b = weights(tmp_path / "straight"), weights(tmp_path / "split")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_survives_a_corrupt_image(captcha_dir, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(captcha_dir, data)
+    (data / "abc_9.png").write_bytes(b"corrupt")
+    samples = read_folder(data)
+    charset = Charset.from_texts(s.text for s in samples)
+    cfg = TrainConfig(steps=4, batch_size=len(samples), warmup_steps=1, val_every=2)
+    result = train(tmp_path / "run", samples, samples[:2], TINY, charset, cfg, workers=0, progress=False)
+    assert result["finished"] and result["samples_seen"] == 4 * (len(samples) - 1)
+    assert "abc_9.png" in capsys.readouterr().err
