@@ -15,6 +15,11 @@ def edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+def fold_text(text: str) -> str:
+    """The scene-text benchmarks' comparison form: lower case, letters and digits only."""
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
 def text_metrics(predictions: list[str], truths: list[str]) -> dict:
     """Sequence accuracy, character accuracy (1 - CER) and mean normalized edit distance.
 

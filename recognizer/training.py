@@ -22,7 +22,7 @@ from tqdm import tqdm
 from .charset import BLANK, Charset
 from .checkpoint import build_model, make_checkpoint
 from .config import RecognizerConfig
-from .dataset import CropDataset, Sample, check_labels, collate
+from .dataset import CropDataset, DataError, Sample, check_labels, collate
 from .metrics import text_metrics
 from .model import CRNN
 from .predict import resolve_device
@@ -133,6 +133,8 @@ def train(
     progress: bool = True,
 ) -> dict:
     """Train (or resume) a run; returns its summary. Raises DataError on unusable labels."""
+    if not train_samples:
+        raise DataError("no training samples (is the validation split taking them all?)")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     dev = resolve_device(device)

@@ -2,7 +2,9 @@
 
     python tools/eval_recognizer.py --data data/captcha-test --weights captcha [--decoder beam] [--errors misreads.tsv]
 
-Prints sequence accuracy, character accuracy (1 - CER), mean normalized edit distance and crops/s
+Prints sequence accuracy, character accuracy (1 - CER), mean normalized edit distance, the same
+accuracies after folding case and dropping all but letters and digits (the scene-text benchmarks' rule),
+and crops/s
 (from decoded image arrays to text: preprocessing, network and decoding; file reading excluded).
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from recognizer.dataset import DataError, load_image, read_folder
-from recognizer.metrics import text_metrics
+from recognizer.metrics import fold_text, text_metrics
 from recognizer.predict import Recognizer
 
 
@@ -69,6 +71,8 @@ def main(argv=None) -> int:
 
     truths = [s.text for s in kept]
     metrics = text_metrics([r.text for r in readings], truths)
+    folded = text_metrics([fold_text(r.text) for r in readings], [fold_text(t) for t in truths])
+    metrics.update({f"folded_{k}": v for k, v in folded.items() if k != "count"})
     metrics.update(unreadable=unreadable, crops_per_s=len(crops) / seconds, weights=str(rec.path),
                    decoder=a.decoder, device=rec.device.type)
     if a.errors:
@@ -84,6 +88,8 @@ def main(argv=None) -> int:
               f"{a.decoder} decoding on {metrics['device']}")
         print(f"sequence accuracy  {metrics['seq_acc']:.4f}")
         print(f"character accuracy {metrics['char_acc']:.4f}  (1 - CER)")
+        print(f"folded (case-insensitive, letters and digits only): sequence accuracy {metrics['folded_seq_acc']:.4f}, "
+              f"character accuracy {metrics['folded_char_acc']:.4f}")
         print(f"normalized edit distance {metrics['norm_ed']:.4f}")
         print(f"speed {metrics['crops_per_s']:.1f} crops/s (batch {a.batch_size})")
     return 0

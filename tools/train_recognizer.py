@@ -129,6 +129,8 @@ def run_training(a, run: dict, out: Path) -> int:
         charset = Charset.from_texts(s.text for s in train_samples)
 
     if run["folds"]:
+        if not 2 <= run["folds"] <= len(train_samples):
+            raise DataError(f"--folds must be from 2 to the number of samples ({len(train_samples)})")
         splits = [(out / f"fold-{i + 1}", tr, va) for i, (tr, va) in enumerate(folds(train_samples, run["folds"], run["seed"]))]
     else:
         if run["val"]:

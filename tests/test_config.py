@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+
+from ocr.config import DEFAULT_CONFIG, ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_top_level_pipeline_yaml_equals_the_packaged_defaults():
+    assert (ROOT / "pipeline.yaml").read_text() == DEFAULT_CONFIG.read_text()
+
+
+def test_defaults():
+    cfg = load_config()
+    assert cfg.device == "auto"
+    assert (cfg.recognizer.model, cfg.recognizer.decoder, cfg.recognizer.beam_width) == ("captcha", "greedy", 10)
+
+
+def test_user_file_overrides_a_subset_and_flags_override_the_file(tmp_path):
+    user = tmp_path / "mine.yaml"
+    user.write_text("recognizer:\n  decoder: beam\n  beam_width: 4\n")
+    cfg = load_config(user, {"recognizer": {"beam_width": 7}})
+    assert (cfg.recognizer.decoder, cfg.recognizer.beam_width, cfg.recognizer.model) == ("beam", 7, "captcha")
+
+
+@pytest.mark.parametrize("text,key", [
+    ("colour: red\n", "colour"),
+    ("recognizer:\n  modle: x\n", "recognizer.modle"),
+    ("recognizer:\n  beam_width: 0\n", "recognizer.beam_width"),
+    ("recognizer:\n  min_confidence: 2\n", "recognizer.min_confidence"),
+    ("recognizer:\n  decoder: fast\n", "recognizer.decoder"),
+    ("device: tpu\n", "device"),
+    ("recognizer: 3\n", "recognizer"),
+])
+def test_bad_keys_and_values_name_the_key(tmp_path, text, key):
+    user = tmp_path / "bad.yaml"
+    user.write_text(text)
+    with pytest.raises(ConfigError, match=f"^{key}"):
+        load_config(user)
+
+
+def test_missing_and_invalid_files(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
