@@ -1,6 +1,7 @@
 """ocr-run: read text from images with the shipped models.
 
-    ocr-run --no-detect captcha.png                     # one crop per image, shipped 'captcha' model
+    ocr-run --no-detect word.png                        # one crop per image, shipped 'words' model
+    ocr-run --no-detect --model captcha captcha.png     # the shipped captcha reader
     ocr-run --no-detect --model captcha-v2 --json - captchas/
 
 Text detection (whole photos) comes with the detector; until then ``--no-detect`` reads each input
@@ -29,7 +30,7 @@ def parse_args(argv):
         epilog=f"Defaults come from {DEFAULT_CONFIG} (a commented copy is pipeline.yaml in the project).")
     p.add_argument("inputs", nargs="+", help="image files, folders of images, or glob patterns")
     p.add_argument("--no-detect", action="store_true", help="read each image as one crop (no text detection)")
-    p.add_argument("--model", help="recognizer: a shipped model name (captcha, captcha-v2) or a .pt file")
+    p.add_argument("--model", help="recognizer: a shipped model name (words, captcha, captcha-v2) or a .pt file")
     p.add_argument("--config", help="a YAML file overriding any subset of pipeline.yaml")
     p.add_argument("--decoder", choices=["greedy", "beam"], help="CTC decoder")
     p.add_argument("--beam-width", type=int, help="prefixes kept by the beam decoder")

@@ -15,7 +15,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class RecognizerSettings:
-    model: str = "captcha"
+    model: str = "words"
     decoder: str = "greedy"
     beam_width: int = 10
     min_confidence: float = 0.0

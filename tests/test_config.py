@@ -14,14 +14,14 @@ def test_top_level_pipeline_yaml_equals_the_packaged_defaults():
 def test_defaults():
     cfg = load_config()
     assert cfg.device == "auto"
-    assert (cfg.recognizer.model, cfg.recognizer.decoder, cfg.recognizer.beam_width) == ("captcha", "greedy", 10)
+    assert (cfg.recognizer.model, cfg.recognizer.decoder, cfg.recognizer.beam_width) == ("words", "greedy", 10)
 
 
 def test_user_file_overrides_a_subset_and_flags_override_the_file(tmp_path):
     user = tmp_path / "mine.yaml"
     user.write_text("recognizer:\n  decoder: beam\n  beam_width: 4\n")
     cfg = load_config(user, {"recognizer": {"beam_width": 7}})
-    assert (cfg.recognizer.decoder, cfg.recognizer.beam_width, cfg.recognizer.model) == ("beam", 7, "captcha")
+    assert (cfg.recognizer.decoder, cfg.recognizer.beam_width, cfg.recognizer.model) == ("beam", 7, "words")
 
 
 @pytest.mark.parametrize("text,key", [

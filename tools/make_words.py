@@ -181,6 +181,13 @@ def warp(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.warpPerspective(mask, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderValue=0)
 
 
+def render_plain(text: str, font_path: str, size: int = 40) -> np.ndarray:
+    """The word with every distortion off: black on white, its ink box size // 4 pixels from each edge."""
+    mask = text_mask(text, ImageFont.truetype(font_path, size), pad=size // 4)
+    gray = np.round(255 * (1 - mask)).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
 def render(text: str, font_path: str, photos: tuple[str, ...], rng: np.random.Generator) -> np.ndarray:
     """One distorted word crop, RGB uint8."""
     size = int(rng.integers(26, 64))
@@ -238,11 +245,11 @@ def _init(res: Resources) -> None:
 
 
 def make_one(args) -> tuple[str, str]:
-    index, out, seed = args
+    index, out, seed, plain = args
     rng = np.random.default_rng([seed, index])
     text = random_text(rng, _RES.words)
     font = _RES.fonts[int(rng.integers(len(_RES.fonts)))]
-    img = render(text, font, _RES.photos, rng)
+    img = render_plain(text, font) if plain else render(text, font, _RES.photos, rng)
     if img.shape[0] > OUT_HEIGHT:
         scale = OUT_HEIGHT / img.shape[0]
         img = cv2.resize(img, (max(1, round(img.shape[1] * scale)), OUT_HEIGHT), interpolation=cv2.INTER_AREA)
@@ -273,6 +280,7 @@ def main(argv=None) -> int:
     p.add_argument("--words", default=DEFAULT_WORDS, help=f"word list, one per line (default {DEFAULT_WORDS})")
     p.add_argument("--fonts", nargs="+", default=DEFAULT_FONT_DIRS, help="folders searched for .ttf/.otf")
     p.add_argument("--photos", nargs="+", default=DEFAULT_PHOTO_DIRS, help="folders searched for photographs")
+    p.add_argument("--plain", action="store_true", help="no distortions: black text on white (to check labels)")
     a = p.parse_args(argv)
     if a.count < 1:
         p.error("--count must be at least 1")
@@ -280,7 +288,7 @@ def main(argv=None) -> int:
     print(f"{len(res.words)} words, {len(res.fonts)} fonts, {len(res.photos)} photos", file=sys.stderr)
     out = Path(a.out)
     (out / "images").mkdir(parents=True, exist_ok=True)
-    jobs = [(i, str(out), a.seed) for i in range(a.count)]
+    jobs = [(i, str(out), a.seed, a.plain) for i in range(a.count)]
     from tqdm import tqdm
 
     rows = []

@@ -22,7 +22,7 @@ import argparse
 import json
 import statistics
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # use this checkout's packages
@@ -52,8 +52,9 @@ def parse_args(argv):
     m.add_argument("--size", choices=["fast", "full"], default="fast", help="fast ~1 M params, full ~8.7 M (default fast)")
     m.add_argument("--rnn", choices=["lstm", "gru"], default="lstm")
     m.add_argument("--rgb", action="store_true", help="read RGB instead of grayscale")
-    m.add_argument("--resize", choices=["stretch", "pad"], default="stretch",
-                   help="stretch crops to the input size, or keep the aspect ratio and pad (default stretch)")
+    m.add_argument("--resize", choices=["stretch", "pad"],
+                   help="stretch crops to the input size, or keep the aspect ratio and pad (default stretch, or "
+                        "--init's); preprocessing only, so it may change when fine-tuning")
     m.add_argument("--width", type=int, default=128)
     m.add_argument("--height", type=int, default=64)
     t = p.add_argument_group("training")
@@ -106,7 +107,8 @@ def main(argv=None) -> int:
             if a.steps and a.epochs:
                 p.error("give --steps or --epochs, not both")
             run = {k: getattr(a, k) for k in ("train", "val", "val_split", "label_sep", "charset", "init", "folds", "seed")}
-            run["model"] = RecognizerConfig.from_size(a.size, rnn=a.rnn, channels=3 if a.rgb else 1, resize=a.resize,
+            run["resize"] = a.resize
+            run["model"] = RecognizerConfig.from_size(a.size, rnn=a.rnn, channels=3 if a.rgb else 1, resize=a.resize or "stretch",
                                                       width=a.width, height=a.height).to_dict()
         return run_training(a, run, out)
     except (DataError, FileNotFoundError, ValueError) as e:
@@ -121,6 +123,8 @@ def run_training(a, run: dict, out: Path) -> int:
     train_samples = read_folder(run["train"], run["label_sep"] or None)
     init = read_checkpoint(resolve_weights(run["init"])) if run["init"] else None
     model_cfg = RecognizerConfig.from_dict(init["config"] if init else run["model"])
+    if init and run.get("resize"):
+        model_cfg = replace(model_cfg, resize=run["resize"])
     if init:
         charset = Charset(init["charset"])
     elif run["charset"]:

@@ -1,0 +1,100 @@
+"""Word-crop tools: the synthetic generator, the perspective crop, and folded evaluation."""
+import filecmp
+
+import cv2
+import numpy as np
+import pytest
+from captcha.image import DEFAULT_FONTS
+from PIL import Image, ImageDraw, ImageFont
+
+import make_words
+from ocr.crop import crop_quad, quad_size
+from recognizer.dataset import read_folder
+from recognizer.metrics import fold_text, text_metrics
+
+FONT = DEFAULT_FONTS[0]  # DroidSansMono, shipped inside the `captcha` dependency: always there offline
+
+
+@pytest.fixture
+def word_args(tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("apple\nBanana\nzebra's\ncafé\nkiwi\n")  # the possessive and the accented word are left out
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    (fonts / "droid.ttf").write_bytes(open(FONT, "rb").read())
+    return ["--words", str(words), "--fonts", str(fonts), "--photos", str(tmp_path / "no-photos")]
+
+
+def test_generator_is_deterministic_and_respects_the_charset(tmp_path, word_args):
+    make_words.main(["--out", str(tmp_path / "a"), "-n", "12", "--seed", "3"] + word_args)
+    make_words.main(["--out", str(tmp_path / "b"), "-n", "12", "--seed", "3", "--workers", "2"] + word_args)
+    make_words.main(["--out", str(tmp_path / "c"), "-n", "12", "--seed", "4"] + word_args)
+    a, b = (tmp_path / "a" / "labels.tsv").read_text(), (tmp_path / "b" / "labels.tsv").read_text()
+    assert a == b and a != (tmp_path / "c" / "labels.tsv").read_text()
+    names = [line.split("\t")[0] for line in a.splitlines()]
+    assert all(filecmp.cmp(tmp_path / "a" / "images" / n, tmp_path / "b" / "images" / n, shallow=False) for n in names)
+    samples = read_folder(tmp_path / "a")
+    assert len(samples) == 12
+    for s in samples:
+        assert s.text and set(s.text) <= set(make_words.WORDS_CHARSET) and len(s.text) <= make_words.MAX_LEN
+        assert Image.open(s.path).height <= make_words.OUT_HEIGHT
+
+
+def test_word_list_keeps_plain_ascii_words(word_args):
+    assert make_words.load_words(word_args[1]) == ("Banana", "apple", "kiwi")
+
+
+def test_plain_rendering_draws_the_label(tmp_path, word_args):
+    make_words.main(["--out", str(tmp_path), "-n", "1", "--seed", "0", "--plain"] + word_args)
+    [sample] = read_folder(tmp_path)
+    written = cv2.imread(str(sample.path), cv2.IMREAD_GRAYSCALE).astype(int)
+    # An independent rendering of the label: plain PIL text, black on white, 10 px from the ink box.
+    font = ImageFont.truetype(FONT, 40)
+    left, top, right, bottom = font.getbbox(sample.text)
+    expected = Image.new("L", (right - left + 20, bottom - top + 20), 255)
+    ImageDraw.Draw(expected).text((10 - left, 10 - top), sample.text, font=font, fill=0)
+    expected = np.asarray(expected, dtype=int)
+    if expected.shape[0] > make_words.OUT_HEIGHT:  # the generator caps the height the same way
+        scale = make_words.OUT_HEIGHT / expected.shape[0]
+        expected = cv2.resize(expected.astype(np.uint8), (round(expected.shape[1] * scale), make_words.OUT_HEIGHT),
+                              interpolation=cv2.INTER_AREA).astype(int)
+    assert written.shape == expected.shape
+    assert np.abs(written - expected).mean() < 3  # JPEG noise only
+
+
+def test_missing_fonts_fail_clearly(tmp_path, word_args):
+    args = word_args[:]
+    args[3] = str(tmp_path / "nowhere")
+    with pytest.raises(SystemExit, match="no usable fonts"):
+        make_words.main(["--out", str(tmp_path / "o"), "-n", "1"] + args)
+
+
+def test_axis_aligned_crop_equals_the_slice():
+    img = np.random.default_rng(0).integers(0, 256, (50, 80, 3), dtype=np.uint8)
+    quad = np.float32([[10, 5], [40, 5], [40, 25], [10, 25]])
+    assert quad_size(quad) == (30, 20)
+    assert np.array_equal(crop_quad(img, quad), img[5:25, 10:40])
+
+
+def test_rotated_quad_is_cut_upright():
+    # A 60x20 bar, bright on its left third, drawn rotated by 30 degrees.
+    img = np.zeros((200, 200), np.uint8)
+    rect = ((100.0, 100.0), (60.0, 20.0), 30.0)
+    corners = cv2.boxPoints(rect)
+    cv2.fillPoly(img, [np.round(corners).astype(np.int32)], 80)
+    left_part = cv2.boxPoints(((100.0 - 20 * np.cos(np.pi / 6), 100.0 - 20 * np.sin(np.pi / 6)), (20.0, 20.0), 30.0))
+    cv2.fillPoly(img, [np.round(left_part).astype(np.int32)], 250)
+    # clockwise from the bar's top-left, as the detector orders points
+    c, s = np.cos(np.pi / 6), np.sin(np.pi / 6)
+    quad = np.float32([[100 + dx * c - dy * s, 100 + dx * s + dy * c] for dx, dy in [(-30, -10), (30, -10), (30, 10), (-30, 10)]])
+    crop = crop_quad(img, quad)
+    assert crop.shape == (20, 60)
+    assert crop[4:16, 3:17].min() >= 200  # the bright third stays on the left
+    assert np.abs(crop[4:16, 24:57].astype(int) - 80).max() <= 10  # the rest of the bar, upright
+
+
+def test_folded_comparison_rules():
+    assert fold_text("Hello, World!") == "helloworld"
+    assert fold_text("$12.50") == "1250"
+    m = text_metrics([fold_text(p) for p in ["STOP", "cafe.", "Exit"]], [fold_text(t) for t in ["stop", "CAFE", "exlt"]])
+    assert m["seq_acc"] == pytest.approx(2 / 3)
