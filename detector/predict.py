@@ -1,0 +1,93 @@
+"""The Detector: load a checkpoint once, find words in batches of RGB images."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .model import DBNet, DetectorConfig
+from .postprocess import boxes_from_prob
+from .transforms import normalize, resize_for_inference
+
+FORMAT = 1
+KIND = "detector"
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+@dataclass(frozen=True)
+class Detections:
+    quads: np.ndarray  # (N, 4, 2) float32, original image pixels, clockwise from each word's top-left
+    scores: np.ndarray  # (N,) float32: mean text probability inside each region
+
+
+def make_checkpoint(model: DBNet, summary: dict | None = None) -> dict:
+    state = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
+    return {"format": FORMAT, "kind": KIND, "config": model.cfg.to_dict(), "summary": dict(summary or {}),
+            "state_dict": state}
+
+
+def resolve_weights(name_or_path: str | Path) -> Path:
+    """A path to an existing file, or the name of a shipped detector model."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = WEIGHTS_DIR / f"{name_or_path}.pt"
+    if shipped.is_file():
+        return shipped
+    names = sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))
+    raise FileNotFoundError(f"detector weights {str(name_or_path)!r} not found: not a file, nor a shipped model "
+                            f"(shipped: {', '.join(names) or 'none'})")
+
+
+def load_model(path: str | Path) -> tuple[DBNet, dict]:
+    path = Path(path)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such weight file") from None
+    except Exception as e:  # a damaged or foreign file
+        raise ValueError(f"{path}: not a readable checkpoint ({e.__class__.__name__}: {e})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("kind") != KIND or ckpt.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a detector checkpoint (format {FORMAT})")
+    model = DBNet(DetectorConfig.from_dict(ckpt["config"]))
+    model.load_state_dict(ckpt["state_dict"])
+    return model, ckpt.get("summary", {})
+
+
+class Detector:
+    """Finds words in RGB uint8 images of any size; see ``detector.postprocess`` for the thresholds."""
+
+    def __init__(self, weights: str | Path | DBNet, max_side: int = 1280, bin_thresh: float = 0.3,
+                 box_thresh: float = 0.6, unclip_ratio: float = 1.5, device: str = "cpu"):
+        if isinstance(weights, DBNet):
+            self.model, self.summary = weights, {}
+        else:
+            self.model, self.summary = load_model(resolve_weights(weights))
+        self.max_side, self.bin_thresh, self.box_thresh, self.unclip_ratio = max_side, bin_thresh, box_thresh, unclip_ratio
+        self.device = torch.device(device)
+
+    @torch.inference_mode()
+    def probability(self, image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+        """The text probability map of one image at its inference size, and the factors back to the input."""
+        was_training = self.model.training
+        self.model.eval().to(self.device)
+        resized, scale = resize_for_inference(image, self.max_side)
+        x = torch.from_numpy(normalize(resized, self.model.cfg.mean, self.model.cfg.std))[None].to(self.device)
+        if self.device.type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cuda", enabled=self.device.type == "cuda"):
+            prob = torch.sigmoid(self.model(x)["prob_logits"].float())[0, 0].cpu().numpy()
+        self.model.train(was_training)
+        return prob, scale
+
+    def __call__(self, images: list[np.ndarray]) -> list[Detections]:
+        out = []
+        for image in images:
+            prob, scale = self.probability(image)
+            quads, scores = boxes_from_prob(prob, scale, bin_thresh=self.bin_thresh, box_thresh=self.box_thresh,
+                                            unclip_ratio=self.unclip_ratio,
+                                            image_size=(image.shape[1], image.shape[0]))
+            out.append(Detections(np.asarray(quads, np.float32).reshape(-1, 4, 2), np.asarray(scores, np.float32)))
+        return out

@@ -1,0 +1,71 @@
+"""Detector preprocessing (resize, pad, normalize) and training augmentation. Pure numpy/OpenCV."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def resize_for_inference(image: np.ndarray, max_side: int) -> tuple[np.ndarray, tuple[float, float]]:
+    """Shrink so the long side is at most ``max_side`` and round both sides to multiples of 32.
+
+    Returns the resized image and the (x, y) factors that map its coordinates back to the input's.
+    """
+    h, w = image.shape[:2]
+    s = min(1.0, max_side / max(h, w))
+    new_w, new_h = max(32, int(round(w * s / 32)) * 32), max(32, int(round(h * s / 32)) * 32)
+    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    return resized, (w / new_w, h / new_h)
+
+
+def normalize(image: np.ndarray, mean, std) -> np.ndarray:
+    """RGB uint8 (H, W, 3) -> float32 (3, H, W)."""
+    x = (image.astype(np.float32) / 255.0 - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return x.transpose(2, 0, 1)
+
+
+def _transform_polys(polys: list[np.ndarray], m: np.ndarray) -> list[np.ndarray]:
+    return [(np.c_[p, np.ones(len(p))] @ m.T).astype(np.float32) for p in polys]
+
+
+def random_crop_sample(image: np.ndarray, polys: list[np.ndarray], ignore: list[bool], rng: np.random.Generator,
+                       size: int = 640, scale_range=(0.5, 1.6), max_angle: float = 10.0
+                       ) -> tuple[np.ndarray, list[np.ndarray], list[bool]]:
+    """One training crop (size x size RGB uint8) with its polygons in crop pixels.
+
+    Random scale and small rotation, then a window that usually centres on a word. A word cut by the
+    window's edge is kept but marked ignore: half a word must not teach the model either way.
+    """
+    scale = rng.uniform(*scale_range)
+    angle = rng.uniform(-max_angle, max_angle) if rng.random() < 0.5 else 0.0
+    h, w = image.shape[:2]
+    cared = [i for i, ig in enumerate(ignore) if not ig]
+    if cared and rng.random() < 0.85:
+        cx, cy = polys[cared[int(rng.integers(len(cared)))]].mean(axis=0)
+    else:
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+    # One affine map: rotate and scale about the chosen point, which lands near the crop's centre.
+    m = cv2.getRotationMatrix2D((float(cx), float(cy)), angle, scale)
+    m[:, 2] += np.array([size / 2, size / 2]) - np.array([cx, cy]) + rng.uniform(-0.35, 0.35, 2) * size
+    crop = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    out_polys, out_ignore = [], []
+    for poly, ig in zip(_transform_polys(polys, m), ignore):
+        inside = (poly >= 0).all(axis=1) & (poly[:, 0] < size) & (poly[:, 1] < size)
+        if not inside.any():
+            continue
+        out_polys.append(poly)
+        out_ignore.append(ig or not inside.all())
+    return photometric(crop, rng), out_polys, out_ignore
+
+
+def photometric(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Brightness, contrast, saturation and hue-free colour shifts, occasional blur."""
+    img = image.astype(np.float32)
+    gray = img.mean(axis=2, keepdims=True)
+    img = gray + (img - gray) * rng.uniform(0.6, 1.4)  # saturation
+    img = (img - img.mean()) * rng.uniform(0.7, 1.3) + img.mean() + rng.uniform(-30, 30)
+    img += rng.uniform(-12, 12, 3)
+    if rng.random() < 0.2:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.5))
+    return np.clip(img, 0, 255).astype(np.uint8)
+

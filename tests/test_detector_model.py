@@ -1,0 +1,116 @@
+"""The DBNet network, its loss, checkpoints and the Detector wrapper."""
+import numpy as np
+import pytest
+import torch
+
+from detector.dataset import DetectionDataset, collate
+from detector.data import ImageAnnotation
+from detector.losses import balanced_bce, db_loss, dice_loss
+from detector.model import SIZES, DBNet, DetectorConfig, count_parameters
+from detector.predict import Detector, load_model, make_checkpoint, resolve_weights
+from detector.training import TrainConfig, lr_at, step_batch
+from detector.transforms import resize_for_inference
+from conftest import write_png
+
+TINY = DetectorConfig(width_mult=0.125, neck=16)
+
+
+@pytest.mark.parametrize("h,w", [(64, 96), (96, 32), (160, 320)])
+def test_maps_match_non_square_inputs(h, w):
+    model = DBNet(TINY)
+    out = model.train()(torch.zeros(2, 3, h, w))
+    assert {k: tuple(v.shape) for k, v in out.items()} == {k: (2, 1, h, w) for k in ("prob_logits", "thresh", "binary")}
+    assert set(model.eval()(torch.zeros(1, 3, h, w))) == {"prob_logits"}  # inference skips the threshold branch
+
+
+def test_half_size_parameters():
+    assert 2.7e6 <= count_parameters(DBNet(DetectorConfig(**SIZES["half"]))) <= 3.1e6
+
+
+def test_binary_map_is_the_steep_sigmoid_of_prob_minus_threshold():
+    model = DBNet(TINY).train()
+    out = model(torch.randn(2, 3, 64, 64))
+    expected = torch.sigmoid(50 * (torch.sigmoid(out["prob_logits"]) - out["thresh"]))
+    assert torch.allclose(out["binary"], expected)
+
+
+def test_balanced_bce_keeps_three_negatives_per_positive():
+    gt = torch.zeros(1, 20, 20)
+    gt[0, :2, :10] = 1  # 20 positives
+    mask = torch.ones_like(gt)
+    logits = torch.zeros_like(gt)  # every pixel costs log 2
+    # 20 positives + min(380, max(60, 100)) = 100 hardest negatives, all costing log 2
+    assert balanced_bce(logits, gt, mask).item() == pytest.approx(np.log(2))
+    logits[0, 10:, :] = 5.0  # 200 confident false positives are the hardest negatives
+    loss = balanced_bce(logits, gt, mask).item()
+    hard = torch.nn.functional.softplus(torch.tensor(5.0)).item()
+    assert loss == pytest.approx((20 * np.log(2) + 100 * hard) / 120, rel=1e-5)
+
+
+def test_dice_and_masked_l1():
+    gt = torch.zeros(1, 4, 4)
+    gt[0, :2] = 1
+    assert dice_loss(gt.clone(), gt, torch.ones_like(gt)).item() == pytest.approx(0.0, abs=1e-6)
+    out = {"prob_logits": torch.zeros(1, 1, 4, 4), "binary": gt[:, None].clone(), "thresh": torch.full((1, 1, 4, 4), 0.5)}
+    targets = torch.stack([gt, torch.ones_like(gt), torch.full_like(gt, 0.3), torch.zeros_like(gt)], dim=1)
+    targets[:, 3, 0, 0] = 1  # one threshold pixel counts: |0.5 - 0.3| = 0.2
+    total, parts = db_loss(out, targets)
+    assert parts["loss_thresh"] == pytest.approx(0.2, rel=1e-5)
+    assert parts["loss_binary"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_resize_for_inference_keeps_multiples_of_32_and_returns_scale():
+    img = np.zeros((720, 1280, 3), np.uint8)
+    resized, scale = resize_for_inference(img, 960)
+    assert resized.shape == (544, 960, 3)
+    assert scale == pytest.approx((1280 / 960, 720 / 544))
+    small, s2 = resize_for_inference(np.zeros((50, 70, 3), np.uint8), 1280)
+    assert small.shape == (64, 64, 3) and s2 == pytest.approx((70 / 64, 50 / 64))
+
+
+def test_schedule_and_batches():
+    cfg = TrainConfig(steps=100, lr=1.0, warmup_steps=10, batch_size=4)
+    assert lr_at(0, cfg) == pytest.approx(0.1) and lr_at(9, cfg) == pytest.approx(1.0)
+    assert lr_at(50, cfg) == pytest.approx(0.5 ** 0.9)
+    assert step_batch(10, 7, cfg) == step_batch(10, 7, cfg)
+    assert len(step_batch(3, 0, cfg)) == 4  # fewer images than a batch: images repeat, crops differ
+    assert len({seed for _, seed in step_batch(3, 0, cfg)}) == 4
+
+
+def test_checkpoint_round_trip_and_errors(tmp_path):
+    model = DBNet(TINY).eval()
+    torch.save(make_checkpoint(model, {"note": 1}), tmp_path / "d.pt")
+    loaded, summary = load_model(tmp_path / "d.pt")
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(model(x)["prob_logits"], loaded.eval()(x)["prob_logits"])
+    assert summary == {"note": 1}
+    with pytest.raises(FileNotFoundError, match="not found"):
+        resolve_weights(tmp_path / "missing.pt")
+    (tmp_path / "bad.pt").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="bad.pt"):
+        load_model(tmp_path / "bad.pt")
+
+
+def test_detector_returns_quads_in_original_pixels():
+    model = DBNet(TINY).eval()
+    with torch.no_grad():  # make the network say "text" everywhere: one box covering the whole image
+        model.prob_head[-1].bias.fill_(20.0)
+    dets = Detector(model, max_side=64)([np.zeros((100, 200, 3), np.uint8)])[0]
+    assert dets.quads.shape == (1, 4, 2) and dets.scores[0] > 0.99
+    xs, ys = dets.quads[0, :, 0], dets.quads[0, :, 1]
+    assert xs.min() <= 1 and xs.max() >= 198 and ys.min() <= 1 and ys.max() >= 98  # clipped to the input's size
+
+
+def test_dataset_makes_crops_with_targets_and_skips_unreadable(tmp_path, capsys):
+    write_png(tmp_path / "a.png", np.full((120, 200, 3), 200))
+    (tmp_path / "b.png").write_bytes(b"not an image")
+    quad = np.float32([[40, 40], [160, 40], [160, 80], [40, 80]])
+    anns = [ImageAnnotation(tmp_path / "a.png", [quad], ["WORD"], [False]),
+            ImageAnnotation(tmp_path / "b.png", [quad], ["WORD"], [False])]
+    ds = DetectionDataset(anns, 64, TINY.mean, TINY.std)
+    images, targets = collate([ds[(0, 1)], ds[(1, 2)]])
+    assert "b.png" in capsys.readouterr().err
+    assert images.shape == (1, 3, 64, 64) and targets.shape == (1, 4, 64, 64)
+    t = targets[0].numpy()
+    assert ((t[2] >= 0.3 - 1e-6) & (t[2] <= 0.7 + 1e-6)).all() and set(np.unique(t[1])) <= {0.0, 1.0}
