@@ -1,11 +1,12 @@
-"""ocr-run: read text from images with the shipped models.
+"""ocr-run: read the text in images with the shipped models.
 
-    ocr-run --no-detect word.png                        # one crop per image, shipped 'words' model
+    ocr-run photo.jpg --out annotated.jpg               # find and read every word, draw them
+    ocr-run photos/ --out-dir annotated/ --json results.jsonl
+    ocr-run --no-detect word.png                        # the image is one word crop ('words' model)
     ocr-run --no-detect --model captcha captcha.png     # the shipped captcha reader
-    ocr-run --no-detect --model captcha-v2 --json - captchas/
 
-Text detection (whole photos) comes with the detector; until then ``--no-detect`` reads each input
-image as one cropped word or captcha.
+Prints one line per text line, 'path<TAB>text', in reading order (with --no-detect, one line per image).
+A missing or broken image is named on stderr, the others are still read, and the exit code is 1.
 """
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from .config import DEFAULT_CONFIG, ConfigError, load_config
 from .io import InputError, expand_inputs, read_image
@@ -30,58 +33,92 @@ def parse_args(argv):
         epilog=f"Defaults come from {DEFAULT_CONFIG} (a commented copy is pipeline.yaml in the project).")
     p.add_argument("inputs", nargs="+", help="image files, folders of images, or glob patterns")
     p.add_argument("--no-detect", action="store_true", help="read each image as one crop (no text detection)")
-    p.add_argument("--model", help="recognizer: a shipped model name (words, captcha, captcha-v2) or a .pt file")
+    p.add_argument("--out", help="annotated image to write (one input only)")
+    p.add_argument("--out-dir", help="folder for annotated images, one per input, named as the input")
+    p.add_argument("--json", metavar="FILE", help="write JSON Lines, one record per image ('-' = stdout)")
     p.add_argument("--config", help="a YAML file overriding any subset of pipeline.yaml")
+    p.add_argument("--detector", help="detector: a shipped model name or a .pt file")
+    p.add_argument("--max-side", type=int, help="detector input size limit (long side, pixels)")
+    p.add_argument("--box-thresh", type=float, help="drop detected regions below this mean probability")
+    p.add_argument("--model", help="recognizer: a shipped model name (words, captcha, captcha-v2) or a .pt file")
     p.add_argument("--decoder", choices=["greedy", "beam"], help="CTC decoder")
     p.add_argument("--beam-width", type=int, help="prefixes kept by the beam decoder")
     p.add_argument("--min-confidence", type=float, help="drop readings below this confidence (0 to 1)")
     p.add_argument("--batch-size", type=int, help="crops per forward pass")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run")
-    p.add_argument("--json", metavar="FILE", help="write JSON Lines, one record per image ('-' = stdout)")
-    return p.parse_args(argv)
+    return p, p.parse_args(argv)
 
 
 def cli_overrides(a) -> dict:
-    rec = {"model": a.model, "decoder": a.decoder, "beam_width": a.beam_width,
-           "min_confidence": a.min_confidence, "batch_size": a.batch_size}
-    out: dict = {"recognizer": {k: v for k, v in rec.items() if v is not None}}
+    sections = {
+        "detector": {"model": a.detector, "max_side": a.max_side, "box_thresh": a.box_thresh},
+        "recognizer": {"model": a.model, "decoder": a.decoder, "beam_width": a.beam_width,
+                       "min_confidence": a.min_confidence, "batch_size": a.batch_size},
+    }
+    out: dict = {name: {k: v for k, v in keys.items() if v is not None} for name, keys in sections.items()}
     if a.device:
         out["device"] = a.device
     return out
 
 
+def build_reader(a, cfg):
+    """A function image -> (JSON record fields, text lines, words to draw), with the models loaded once."""
+    from recognizer.predict import Recognizer  # torch loads only once the arguments are known good
+
+    r = cfg.recognizer
+    if a.no_detect:
+        recognizer = Recognizer(r.model, decoder=r.decoder, beam_width=r.beam_width, device=cfg.device,
+                                batch_size=r.batch_size)
+
+        def read(image):
+            reading = recognizer([image])[0]
+            ok = reading.text and reading.confidence >= r.min_confidence
+            words = [{"text": reading.text, "score": round(reading.confidence, 4)}] if ok else []
+            return {"words": words}, [w["text"] for w in words], []
+    else:
+        from .pipeline import Pipeline
+
+        pipeline = Pipeline.from_config(cfg)
+
+        def read(image):
+            result = pipeline(image)
+            lines = result.text.split("\n") if result.words else []
+            return result.to_dict(), lines, [(w.points, w.text) for w in result.words]
+    read(np.zeros((64, 64, 3), np.uint8))  # warm-up, so that "seconds" times the reading alone
+    return read
+
+
 def main(argv=None) -> int:
-    a = parse_args(argv)
-    if not a.no_detect:
-        print("error: text detection is not available in this version yet; pass --no-detect to read each "
-              "image as one cropped word or captcha", file=sys.stderr)
-        return 2
+    p, a = parse_args(argv)
+    paths, errors = expand_inputs(a.inputs)
+    if a.out and (a.out_dir or len(paths) + len(errors) > 1):
+        p.error("--out takes one input; use --out-dir for several")
+    if (a.out or a.out_dir) and a.no_detect:
+        p.error("--out and --out-dir draw detected words: not with --no-detect")
+    if a.out and Path(a.out).suffix.lower() not in Image.registered_extensions():
+        p.error(f"--out {a.out}: unknown image format (use .jpg or .png)")
     try:
         cfg = load_config(a.config, cli_overrides(a))
+        read = build_reader(a, cfg)
     except ConfigError as e:
         print(f"error: config: {e}", file=sys.stderr)
         return 2
-
-    from recognizer.predict import Recognizer  # torch loads only once the arguments are known good
-
-    try:
-        rec_cfg = cfg.recognizer
-        recognizer = Recognizer(rec_cfg.model, decoder=rec_cfg.decoder, beam_width=rec_cfg.beam_width,
-                                device=cfg.device, batch_size=rec_cfg.batch_size)
     except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        hint = "" if a.no_detect else " (to read images that are already word crops, pass --no-detect)"
+        print(f"error: {e}{hint}", file=sys.stderr)
         return 2
-
-    recognizer([np.zeros((32, 32, 3), np.uint8)])  # warm-up, so that "seconds" times the reading alone
-    paths, errors = expand_inputs(a.inputs)
     for message in errors:
         print(f"error: {message}", file=sys.stderr)
-    json_out = None
-    if a.json:
-        json_out = sys.stdout if a.json == "-" else open(a.json, "w", encoding="utf-8")
+    if not paths and not errors:
+        print("error: no input images", file=sys.stderr)
+    if a.out_dir:
+        Path(a.out_dir).mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
 
-    failed = bool(errors)
+    from .draw import draw_words
+
+    failed = bool(errors) or not paths
+    json_out = None if not a.json else sys.stdout if a.json == "-" else open(a.json, "w", encoding="utf-8")
     try:
         for path in tqdm(paths, desc="ocr", unit="img", file=sys.stderr, disable=len(paths) < 2, leave=False):
             start = time.perf_counter()
@@ -91,21 +128,24 @@ def main(argv=None) -> int:
                 print(f"error: {e}", file=sys.stderr)
                 failed = True
                 continue
-            reading = recognizer([image])[0]
-            words = []
-            if reading.text and reading.confidence >= rec_cfg.min_confidence:
-                words.append({"text": reading.text, "score": round(reading.confidence, 4)})
+            record, lines, drawn = read(image)
             seconds = time.perf_counter() - start
             if json_out is not None:
-                json_out.write(json.dumps({"image": path, "words": words, "seconds": round(seconds, 4)}) + "\n")
+                json_out.write(json.dumps({"image": path, **record, "seconds": round(seconds, 4)}) + "\n")
             if json_out is not sys.stdout:
-                print(f"{path}\t{' '.join(w['text'] for w in words)}")
+                for line in lines or [""]:
+                    print(f"{path}\t{line}")
+            target = a.out or (a.out_dir and str(Path(a.out_dir) / Path(path).name))
+            if target:
+                annotated = draw_words(image, drawn, cfg.draw.line_width, cfg.draw.font_size)
+                try:
+                    Image.fromarray(annotated).save(target)
+                except (OSError, ValueError) as e:
+                    print(f"error: {target}: cannot write ({e})", file=sys.stderr)
+                    failed = True
     finally:
         if json_out is not None and json_out is not sys.stdout:
             json_out.close()
-    if not paths and not errors:
-        print("error: no input images", file=sys.stderr)
-        failed = True
     return 1 if failed else 0
 
 

@@ -14,6 +14,21 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class DetectorSettings:
+    model: str = "db"
+    max_side: int = 1280
+    bin_thresh: float = 0.3
+    box_thresh: float = 0.6
+    unclip_ratio: float = 1.5
+
+
+@dataclass(frozen=True)
+class DrawSettings:
+    line_width: int | None = None
+    font_size: int | None = None
+
+
+@dataclass(frozen=True)
 class RecognizerSettings:
     model: str = "words"
     decoder: str = "greedy"
@@ -25,23 +40,41 @@ class RecognizerSettings:
 @dataclass(frozen=True)
 class PipelineConfig:
     device: str = "auto"
+    detector: DetectorSettings = DetectorSettings()
     recognizer: RecognizerSettings = RecognizerSettings()
+    draw: DrawSettings = DrawSettings()
+
+
+def _number(v, low: float, high: float) -> bool:
+    return type(v) in (int, float) and low <= v <= high
+
+
+def _size(v) -> bool:
+    return v is None or (type(v) is int and v >= 1)
 
 
 def _check(cfg: PipelineConfig) -> PipelineConfig:
-    r = cfg.recognizer
+    d, r, w = cfg.detector, cfg.recognizer, cfg.draw
     checks = [
         ("device", cfg.device in ("auto", "cpu", "cuda"), "auto, cpu or cuda"),
+        ("detector.model", isinstance(d.model, str) and d.model != "", "a model name or a file path"),
+        ("detector.max_side", type(d.max_side) is int and d.max_side >= 32, "an integer >= 32"),
+        ("detector.bin_thresh", _number(d.bin_thresh, 0, 1), "a number from 0 to 1"),
+        ("detector.box_thresh", _number(d.box_thresh, 0, 1), "a number from 0 to 1"),
+        ("detector.unclip_ratio", _number(d.unclip_ratio, 0.01, 10), "a number from 0.01 to 10"),
+        ("draw.line_width", _size(w.line_width), "null (automatic) or an integer >= 1"),
+        ("draw.font_size", _size(w.font_size), "null (automatic) or an integer >= 1"),
         ("recognizer.model", isinstance(r.model, str) and r.model != "", "a model name or a file path"),
         ("recognizer.decoder", r.decoder in ("greedy", "beam"), "greedy or beam"),
         ("recognizer.beam_width", type(r.beam_width) is int and r.beam_width >= 1, "an integer >= 1"),
-        ("recognizer.min_confidence", type(r.min_confidence) in (int, float) and 0 <= r.min_confidence <= 1,
-         "a number from 0 to 1"),
+        ("recognizer.min_confidence", _number(r.min_confidence, 0, 1), "a number from 0 to 1"),
         ("recognizer.batch_size", type(r.batch_size) is int and r.batch_size >= 1, "an integer >= 1"),
     ]
     for key, ok, expected in checks:
         if not ok:
-            value = getattr(cfg, key) if "." not in key else getattr(r, key.split(".")[1])
+            value = cfg
+            for part in key.split("."):
+                value = getattr(value, part)
             raise ConfigError(f"{key}: expected {expected}, got {value!r}")
     return cfg
 

@@ -1,0 +1,186 @@
+"""The end-to-end pipeline with fake or tiny stages, and ocr-run on whole images."""
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+from conftest import write_png
+from PIL import Image
+
+from ocr.cli import main
+from ocr.pipeline import Pipeline, reading_order, upright_crops
+
+
+def box(x, y, w, h):
+    return np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+
+
+@dataclass
+class FakeDetections:
+    quads: np.ndarray
+    scores: np.ndarray
+
+
+@dataclass
+class FakeReading:
+    text: str
+    confidence: float
+
+
+class FakeDetector:
+    def __init__(self, quads):
+        self.quads = np.asarray(quads, np.float32)
+
+    def __call__(self, images):
+        return [FakeDetections(self.quads, np.linspace(0.9, 0.7, len(self.quads)).astype(np.float32))]
+
+
+class ShapeReader:
+    """Reads a crop as its size, 'WxH'; a crop taller than wide reads with confidence 0.1."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, crops):
+        self.calls.append(len(crops))
+        return [FakeReading(f"{c.shape[1]}x{c.shape[0]}", 0.1 if c.shape[0] > c.shape[1] else 0.9) for c in crops]
+
+
+def test_reading_order_lines_top_to_bottom_words_left_to_right():
+    quads = [box(200, 12, 50, 20), box(10, 100, 60, 22), box(10, 10, 80, 20), box(120, 96, 40, 24), box(100, 8, 60, 24)]
+    assert reading_order(np.stack(quads)) == [[2, 4, 0], [1, 3]]
+    assert reading_order(np.zeros((0, 4, 2))) == []
+
+
+def test_vertical_word_is_turned_both_ways():
+    image = np.zeros((100, 100, 3), np.uint8)
+    image[10:70, 40:50] = 255
+    image[10:15, 40:50, 0] = 0  # a mark at the top: the two quarter turns differ
+    crops = upright_crops(image, box(40, 10, 10, 60))
+    assert [c.shape[:2] for c in crops] == [(10, 60), (10, 60)]
+    assert not np.array_equal(crops[0], crops[1])
+    assert len(upright_crops(image, box(10, 10, 60, 10))) == 1
+
+
+def test_pipeline_orders_reads_in_one_batch_and_keeps_the_confident_turn():
+    quads = [box(100, 10, 60, 20), box(10, 10, 60, 20), box(10, 50, 10, 40)]  # the last one is vertical
+    reader = ShapeReader()
+    result = Pipeline(FakeDetector(quads), reader)(np.zeros((120, 200, 3), np.uint8))
+    assert reader.calls == [4]  # 2 crops + both turns of the vertical one, in one call
+    assert [w.text for w in result.words] == ["60x20", "60x20", "40x10"]
+    assert [w.det_score for w in result.words] == pytest.approx([0.8, 0.9, 0.7])
+    assert result.text == "60x20 60x20\n40x10"
+    assert np.array_equal(result.words[0].points, quads[1])
+
+
+def test_min_confidence_and_empty_readings_are_dropped():
+    class Reader:
+        def __call__(self, crops):
+            return [FakeReading("", 0.99), FakeReading("low", 0.2), FakeReading("ok", 0.8)][: len(crops)]
+
+    quads = [box(10, 10, 40, 10), box(60, 10, 40, 10), box(110, 10, 40, 10)]
+    result = Pipeline(FakeDetector(quads), Reader(), min_confidence=0.5)(np.zeros((50, 200, 3), np.uint8))
+    assert [w.text for w in result.words] == ["ok"] and result.lines == [[0]]
+
+
+def test_result_json_schema_and_values(tmp_path):
+    write_png(tmp_path / "a.png", np.zeros((40, 120, 3)))
+    result = Pipeline(FakeDetector([box(10.26, 5, 50, 20)]), ShapeReader())(str(tmp_path / "a.png"))
+    d = json.loads(json.dumps(result.to_dict()))
+    assert d == {"width": 120, "height": 40, "words": [
+        {"points": [[10.3, 5.0], [60.3, 5.0], [60.3, 25.0], [10.3, 25.0]], "text": "50x20", "score": 0.9,
+         "det_score": 0.9}]}
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    """A detector that calls everything text (one box over the image) and a random tiny recognizer."""
+    from detector.model import DBNet, DetectorConfig
+    from detector.predict import make_checkpoint as det_checkpoint
+    from recognizer.charset import Charset
+    from recognizer.checkpoint import make_checkpoint
+    from recognizer.config import RecognizerConfig
+    from recognizer.model import CRNN
+
+    folder = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    det = DBNet(DetectorConfig(width_mult=0.125, neck=16)).eval()
+    with torch.no_grad():
+        det.prob_head[-1].bias.fill_(20.0)
+    torch.save(det_checkpoint(det), folder / "det.pt")
+    cfg = RecognizerConfig(width_mult=0.125, hidden=16)
+    torch.save(make_checkpoint(CRNN(cfg, 4).eval(), cfg, Charset("abc")), folder / "rec.pt")
+    return ["--detector", str(folder / "det.pt"), "--model", str(folder / "rec.pt"), "--max-side", "128"]
+
+
+def odd_images(folder):
+    rgb = np.random.default_rng(0).integers(0, 256, (60, 90, 3), dtype=np.uint8)
+    Image.fromarray(rgb).convert("L").save(folder / "gray.png")
+    Image.fromarray(rgb).convert("RGBA").save(folder / "rgba.png")
+    Image.fromarray(rgb).convert("CMYK").save(folder / "cmyk.jpg")
+    Image.fromarray((rgb[..., 0].astype(np.uint16) * 257)).save(folder / "deep.png")
+    Image.fromarray(rgb[:1, :1]).save(folder / "tiny.png")
+    return ["gray.png", "rgba.png", "cmyk.jpg", "deep.png", "tiny.png"]
+
+
+def absurd_png(path, width=60000, height=60000):
+    """A PNG whose header claims a huge size (valid CRC), with no real pixel data behind it."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = lambda kind, data: (struct.pack(">I", len(data)) + kind + data  # noqa: E731
+                                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10))
+                     + chunk(b"IEND", b""))
+
+
+def test_ocr_run_writes_records_and_annotated_images(tiny_models, tmp_path, capsys):
+    names = odd_images(tmp_path)
+    out = tmp_path / "out.jsonl"
+    code = main([str(tmp_path / n) for n in names] + tiny_models + ["--json", str(out), "--out-dir", str(tmp_path / "ann")])
+    assert code == 0, capsys.readouterr().err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["image"] for r in records] == [str(tmp_path / n) for n in names]
+    for r, n in zip(records, names):
+        size = Image.open(tmp_path / n).size
+        assert (r["width"], r["height"]) == size and r["seconds"] >= 0
+        assert set(r) == {"image", "width", "height", "words", "seconds"}
+        for w in r["words"]:
+            assert set(w) == {"points", "text", "score", "det_score"} and len(w["points"]) == 4
+        assert Image.open(tmp_path / "ann" / n).size == size  # the annotated copy keeps the input's size
+
+
+def test_ocr_run_names_broken_inputs_and_reads_the_rest(tiny_models, tmp_path, capsys):
+    write_png(tmp_path / "good.png", np.zeros((40, 80, 3)))
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.png").write_text("not an image")
+    absurd_png(tmp_path / "huge.png")
+    inputs = [str(tmp_path / n) for n in ["empty.png", "text.png", "huge.png", "missing.png", "good.png"]]
+    code = main(inputs + tiny_models)
+    captured = capsys.readouterr()
+    assert code == 1
+    for name in ["empty.png", "text.png", "huge.png", "missing.png"]:
+        assert name in captured.err
+    assert "Traceback" not in captured.err
+    assert captured.out.startswith(f"{tmp_path / 'good.png'}\t")
+
+
+def test_ocr_run_out_for_one_image_and_argument_errors(tiny_models, tmp_path, capsys):
+    write_png(tmp_path / "a.png", np.zeros((40, 80, 3)))
+    assert main([str(tmp_path / "a.png"), "--out", str(tmp_path / "a-out.jpg")] + tiny_models) == 0
+    assert Image.open(tmp_path / "a-out.jpg").size == (80, 40)
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--out", str(tmp_path / "x.jpg")])
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "a.png"), "--out", str(tmp_path / "x.unknown")])
+    (tmp_path / "empty").mkdir()
+    assert main([str(tmp_path / "empty")] + tiny_models) == 1
+    assert "folder holds no images" in capsys.readouterr().err
+
+
+def test_missing_detector_names_the_way_out(tmp_path, capsys):
+    write_png(tmp_path / "a.png", np.zeros((40, 80, 3)))
+    assert main([str(tmp_path / "a.png"), "--detector", str(tmp_path / "none.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "none.pt" in err and "--no-detect" in err
