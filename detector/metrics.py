@@ -50,8 +50,12 @@ def match_image(
     det_polys: Sequence[np.ndarray],
     iou_thresh: float = 0.5,
     dont_care_overlap: float = 0.5,
+    allowed: np.ndarray | None = None,
 ) -> tuple[int, int, int]:
     """Match one image's detections to its ground truth; returns (matched, num_gt_cared, num_det_cared).
+
+    ``allowed`` (G, D) bool, when given, limits which pairs may match at all: end-to-end evaluation
+    passes "the texts agree" here, so a well-placed box with a wrong reading is a false positive.
 
     A detection whose area lies mostly inside a don't-care gt (intersection / detection area >
     dont_care_overlap) is dropped from counting: neither a hit nor a false positive. The rest are matched
@@ -77,6 +81,8 @@ def match_image(
     iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
     iou[ignore, :] = -1.0  # don't-care gts and dropped detections never enter matching
     iou[:, ~det_cared] = -1.0
+    if allowed is not None:
+        iou[~np.asarray(allowed, dtype=bool).reshape(len(gts), len(dets))] = -1.0
     gi, di = np.nonzero(iou >= iou_thresh)
     order = np.lexsort((di, gi, -iou[gi, di]))  # IoU descending; ties by gt, then det index (deterministic)
     used_gt, used_det = set(), set()
@@ -103,10 +109,11 @@ class DetectionScore:
     images: int = 0
 
     def add(
-        self, gt_polys: Sequence[np.ndarray], gt_ignore: Sequence[bool], det_polys: Sequence[np.ndarray]
+        self, gt_polys: Sequence[np.ndarray], gt_ignore: Sequence[bool], det_polys: Sequence[np.ndarray],
+        allowed: np.ndarray | None = None,
     ) -> tuple[int, int, int]:
         """Score one image and add it to the totals; returns that image's (matched, num_gt, num_det)."""
-        counts = match_image(gt_polys, gt_ignore, det_polys, self.iou_thresh, self.dont_care_overlap)
+        counts = match_image(gt_polys, gt_ignore, det_polys, self.iou_thresh, self.dont_care_overlap, allowed)
         self.matched += counts[0]
         self.num_gt += counts[1]
         self.num_det += counts[2]

@@ -73,18 +73,24 @@ class Pipeline:
                                 batch_size=r.batch_size)
         return cls(detector, recognizer, r.min_confidence)
 
+    def read_regions(self, image: np.ndarray, quads) -> list:
+        """The recognizer's best reading of each quadrilateral (a vertical word: its more confident turn).
+
+        Every candidate crop goes to the recognizer in one call, so it batches them.
+        """
+        candidates = [upright_crops(image, q) for q in quads]
+        readings = iter(self.recognizer([c for cands in candidates for c in cands]))
+        return [max((next(readings) for _ in cands), key=lambda r: r.confidence) for cands in candidates]
+
     def __call__(self, image: np.ndarray | str | Path) -> OCRResult:
         if not isinstance(image, np.ndarray):
             image = read_image(image)
         detections = self.detector([image])[0]
         lines = reading_order(detections.quads)
         order = [i for line in lines for i in line]
-        # Every candidate crop of the image goes to the recognizer in one call, so it batches them.
-        candidates = [upright_crops(image, detections.quads[i]) for i in order]
-        readings = iter(self.recognizer([c for cands in candidates for c in cands]))
+        readings = self.read_regions(image, [detections.quads[i] for i in order])
         words, kept_lines, position = [], [], {}
-        for i, cands in zip(order, candidates):
-            best = max((next(readings) for _ in cands), key=lambda r: r.confidence)
+        for i, best in zip(order, readings):
             if best.text and best.confidence >= self.min_confidence:
                 position[i] = len(words)
                 words.append(TextRegion(np.asarray(detections.quads[i], np.float32), best.text,

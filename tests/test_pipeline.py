@@ -184,3 +184,31 @@ def test_missing_detector_names_the_way_out(tmp_path, capsys):
     assert main([str(tmp_path / "a.png"), "--detector", str(tmp_path / "none.pt")]) == 2
     err = capsys.readouterr().err
     assert "none.pt" in err and "--no-detect" in err
+
+
+def test_spotting_needs_the_right_text():
+    from detector.metrics import DetectionScore
+
+    gt = [box(0, 0, 10, 10), box(20, 0, 10, 10)]
+    dets = [box(0, 0, 10, 10), box(20, 0, 10, 10)]
+    allowed = np.array([[True, False], [False, False]])  # the second box is placed well but misread
+    score = DetectionScore()
+    assert score.add(gt, [False, False], dets, allowed) == (1, 2, 2)
+    assert score.hmean == pytest.approx(0.5)
+
+
+def test_evaluate_tool_scores_a_labelled_folder(tiny_models, tmp_path, capsys):
+    import evaluate
+
+    (tmp_path / "images").mkdir()
+    write_png(tmp_path / "images" / "img_1.png", np.full((64, 128, 3), 127))
+    # one word covering most of the image (the tiny detector finds one box over everything), one '###'
+    (tmp_path / "labels.jsonl").write_text(json.dumps({"image": "img_1.png", "words": [
+        {"points": [[2, 2], [125, 2], [125, 61], [2, 61]], "text": "Hello!"},
+        {"points": [[0, 0], [4, 0], [4, 4], [0, 4]], "text": "###"}]}) + "\n")
+    code = evaluate.main(["--data", str(tmp_path), "--json", "--detector", tiny_models[1], "--model", tiny_models[3]])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["images"] == 1 and out["recognition_words"] == 1
+    assert (out["detection"]["precision"], out["detection"]["recall"]) == (1.0, 1.0)
+    assert out["end_to_end"]["recall"] in (0.0, 1.0) and out["seconds_p90"] >= out["seconds_median"] > 0
