@@ -98,3 +98,26 @@ def test_folded_comparison_rules():
     assert fold_text("$12.50") == "1250"
     m = text_metrics([fold_text(p) for p in ["STOP", "cafe.", "Exit"]], [fold_text(t) for t in ["stop", "CAFE", "exlt"]])
     assert m["seq_acc"] == pytest.approx(2 / 3)
+
+
+def test_scene_generator_quads_hold_the_ink(tmp_path, word_args):
+    import json
+
+    import make_scenes
+
+    make_scenes.main(["--out", str(tmp_path / "a"), "-n", "2", "--seed", "5", "--plain"] + word_args)
+    make_scenes.main(["--out", str(tmp_path / "b"), "-n", "2", "--seed", "5", "--plain", "--workers", "2"] + word_args)
+    assert (tmp_path / "a" / "labels.jsonl").read_text() == (tmp_path / "b" / "labels.jsonl").read_text()
+    for line in (tmp_path / "a" / "labels.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        image = cv2.imread(str(tmp_path / "a" / "images" / record["image"]), cv2.IMREAD_GRAYSCALE).astype(int)
+        assert record["words"]
+        outside = np.ones(image.shape, bool)
+        for word in record["words"]:
+            quad = np.round(np.array(word["points"])).astype(np.int32)
+            inside = np.zeros(image.shape, np.uint8)
+            cv2.fillPoly(inside, [quad], 1)
+            assert (np.abs(image[inside > 0] - 200) > 60).sum() >= 5  # ink inside each quad
+            cv2.fillPoly(outside.view(np.uint8), [quad], 0)
+            cv2.polylines(outside.view(np.uint8), [quad], True, 0, 7)  # allow antialiasing at the edge
+        assert np.abs(image[outside] - 200).max() <= 12  # the flat grey background, JPEG noise only
