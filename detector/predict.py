@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .model import DBNet, DetectorConfig
+from .model import DBNet, DetectorConfig, fuse_batchnorm
 from .postprocess import boxes_from_prob
 from .transforms import normalize, resize_for_inference
 
@@ -61,10 +61,11 @@ class Detector:
 
     def __init__(self, weights: str | Path | DBNet, max_side: int = 1280, bin_thresh: float = 0.3,
                  box_thresh: float = 0.6, unclip_ratio: float = 1.5, device: str = "cpu"):
-        if isinstance(weights, DBNet):
+        if isinstance(weights, DBNet):  # a model in training: used as it is, never modified
             self.model, self.summary = weights, {}
         else:
-            self.model, self.summary = load_model(resolve_weights(weights))
+            model, self.summary = load_model(resolve_weights(weights))
+            self.model = fuse_batchnorm(model.eval())
         self.max_side, self.bin_thresh, self.box_thresh, self.unclip_ratio = max_side, bin_thresh, box_thresh, unclip_ratio
         self.device = torch.device(device)
 

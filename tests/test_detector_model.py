@@ -114,3 +114,22 @@ def test_dataset_makes_crops_with_targets_and_skips_unreadable(tmp_path, capsys)
     assert images.shape == (1, 3, 64, 64) and targets.shape == (1, 4, 64, 64)
     t = targets[0].numpy()
     assert ((t[2] >= 0.3 - 1e-6) & (t[2] <= 0.7 + 1e-6)).all() and set(np.unique(t[1])) <= {0.0, 1.0}
+
+
+def test_fused_batchnorm_keeps_the_maps():
+    from detector.model import fuse_batchnorm
+
+    torch.manual_seed(0)
+    model = DBNet(TINY)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+    model.eval()
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        before = model(x)["prob_logits"]
+        after = fuse_batchnorm(model)(x)["prob_logits"]
+    assert torch.allclose(before, after, atol=1e-4)
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == 2  # only after the transposed convs
