@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from multiprocessing import Pool
 from pathlib import Path
 
 import cv2
@@ -101,20 +100,7 @@ def main(argv=None) -> int:
     out = Path(a.out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     jobs = [(i, str(out), a.seed, a.plain) for i in range(a.count)]
-    from tqdm import tqdm
-
-    records = []
-    with tqdm(total=a.count, desc="scenes", unit="img", file=sys.stderr) as bar:
-        if a.workers > 1:
-            with Pool(a.workers, initializer=mw._init, initargs=(res,)) as pool:
-                for record in pool.imap(_work, jobs, chunksize=8):
-                    records.append(record)
-                    bar.update(1)
-        else:
-            mw._init(res)
-            for job in jobs:
-                records.append(_work(job))
-                bar.update(1)
+    records = mw.run_jobs(_work, jobs, res, a.workers, "scenes", chunksize=8)
     with open(out / "labels.jsonl", "w", encoding="utf-8") as f:
         f.writelines(json.dumps(r) + "\n" for r in records)
     print(f"wrote {a.count} scenes with {sum(len(r['words']) for r in records)} words to {out}")

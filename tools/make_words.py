@@ -259,6 +259,25 @@ def make_one(args) -> tuple[str, str]:
     return name, text
 
 
+def run_jobs(work, jobs: list, res: Resources, workers: int, desc: str, chunksize: int) -> list:
+    """``work(job)`` for every job, in order, in ``workers`` processes that each hold ``res``; with progress."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(jobs), desc=desc, unit="img", file=sys.stderr) as bar:
+        results = []
+        if workers <= 1:
+            _init(res)
+            for job in jobs:
+                results.append(work(job))
+                bar.update(1)
+            return results
+        with Pool(workers, initializer=_init, initargs=(res,)) as pool:
+            for result in pool.imap(work, jobs, chunksize=chunksize):
+                results.append(result)
+                bar.update(1)
+        return results
+
+
 def load_resources(words: str, font_dirs: list[str], photo_dirs: list[str]) -> Resources:
     fonts = [f for f in find_files(font_dirs, {".ttf", ".otf"}) if renders_latin(f)]
     if not fonts:
@@ -289,20 +308,7 @@ def main(argv=None) -> int:
     out = Path(a.out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     jobs = [(i, str(out), a.seed, a.plain) for i in range(a.count)]
-    from tqdm import tqdm
-
-    rows = []
-    with tqdm(total=a.count, desc="words", unit="img", file=sys.stderr) as bar:
-        if a.workers > 1:
-            with Pool(a.workers, initializer=_init, initargs=(res,)) as pool:
-                for row in pool.imap(make_one, jobs, chunksize=64):
-                    rows.append(row)
-                    bar.update(1)
-        else:
-            _init(res)
-            for job in jobs:
-                rows.append(make_one(job))
-                bar.update(1)
+    rows = run_jobs(make_one, jobs, res, a.workers, "words", chunksize=64)
     with open(out / "labels.tsv", "w", encoding="utf-8") as f:
         f.writelines(f"{name}\t{text}\n" for name, text in rows)
     print(f"wrote {a.count} word crops to {out}")
