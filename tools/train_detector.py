@@ -32,7 +32,8 @@ SPLITS = Path(__file__).parent / "splits"
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train", nargs="+", help="training folders (labels.jsonl, or ICDAR gt_*.txt files)")
+    p.add_argument("--train", nargs="+",
+                   help="training folders (labels.jsonl, or ICDAR gt_*.txt files); name a folder twice to weigh it double")
     p.add_argument("--holdout", default=str(SPLITS / "icdar2015_val.txt"),
                    help="file of image names held out of --train for validation (default: the ICDAR 2015 split)")
     p.add_argument("--out", default="runs/detector")
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
         for folder in run["train"]:
             tr, va = split_by_names(read_annotations(Path(folder)), held)
             train_set += tr
-            val_set += va
+            val_set += [v for v in va if v.image not in {w.image for w in val_set}]
         print(f"{len(train_set)} training images, {len(val_set)} validation images", file=sys.stderr)
         result = train(out, train_set, val_set, DetectorConfig.from_dict(run["model"]),
                        TrainConfig.from_dict(run["train_config"]), resume=a.resume, device=device, workers=a.workers,
