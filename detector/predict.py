@@ -49,10 +49,15 @@ def load_model(path: str | Path) -> tuple[DBNet, dict]:
         raise FileNotFoundError(f"{path}: no such weight file") from None
     except Exception as e:  # a damaged or foreign file
         raise ValueError(f"{path}: not a readable checkpoint ({e.__class__.__name__}: {e})") from None
+    if isinstance(ckpt, dict) and "optimizer" in ckpt and isinstance(ckpt.get("model"), dict):
+        raise ValueError(f"{path}: a training state for --resume, not a model: use best.pt from the same run folder")
     if not isinstance(ckpt, dict) or ckpt.get("kind") != KIND or ckpt.get("format") != FORMAT:
         raise ValueError(f"{path}: not a detector checkpoint (format {FORMAT})")
-    model = DBNet(DetectorConfig.from_dict(ckpt["config"]))
-    model.load_state_dict(ckpt["state_dict"])
+    try:
+        model = DBNet(DetectorConfig.from_dict(ckpt["config"]))
+        model.load_state_dict(ckpt["state_dict"])
+    except (KeyError, RuntimeError, TypeError) as e:
+        raise ValueError(f"{path}: checkpoint does not fit its own description ({e.__class__.__name__}: {e})") from None
     return model, ckpt.get("summary", {})
 
 
@@ -67,7 +72,12 @@ class Detector:
             model, self.summary = load_model(resolve_weights(weights))
             self.model = fuse_batchnorm(model.eval())
         self.max_side, self.bin_thresh, self.box_thresh, self.unclip_ratio = max_side, bin_thresh, box_thresh, unclip_ratio
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
+        self.model.to(self.device)
+        if self.device.type == "cpu" and not isinstance(weights, DBNet):
+            self.model.to(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def probability(self, image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
@@ -87,8 +97,9 @@ class Detector:
         out = []
         for image in images:
             prob, scale = self.probability(image)
+            # Not clipped to the image: clipping corners one by one would skew a box that sticks out,
+            # and the crop replicates the border anyway. Writers clip what they output.
             quads, scores = boxes_from_prob(prob, scale, bin_thresh=self.bin_thresh, box_thresh=self.box_thresh,
-                                            unclip_ratio=self.unclip_ratio,
-                                            image_size=(image.shape[1], image.shape[0]))
+                                            unclip_ratio=self.unclip_ratio)
             out.append(Detections(np.asarray(quads, np.float32).reshape(-1, 4, 2), np.asarray(scores, np.float32)))
         return out

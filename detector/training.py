@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -62,7 +63,12 @@ def evaluate(model: DBNet, annotations: list[ImageAnnotation], max_side: int, de
     detector = Detector(model, max_side=max_side, device=device)
     score = DetectionScore()
     for ann in annotations:
-        dets = detector([read_rgb(ann.image)])[0]
+        try:
+            image = read_rgb(ann.image)
+        except ValueError as e:  # one bad validation image must not end an hours-long run
+            print(f"warning: validation skips {e}", file=sys.stderr)
+            continue
+        dets = detector([image])[0]
         score.add(ann.polygons, ann.ignore, list(dets.quads))
     return score.as_dict()
 
@@ -83,11 +89,13 @@ def _save(obj: dict, path: Path) -> None:
 def train(run_dir: str | Path, train_set: list[ImageAnnotation], val_set: list[ImageAnnotation], model_cfg: DetectorConfig,
           cfg: TrainConfig, *, resume: bool = False, device: str = "cpu", workers: int = 2,
           max_minutes: float | None = None, checkpoint_minutes: float = 5.0, val_max_side: int = 1280,
-          progress: bool = True) -> dict:
+          progress: bool = True, should_stop=None) -> dict:
+    """Train (or resume) a run; returns its summary. ``should_stop()`` is asked after every step."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device)
     use_amp = dev.type == "cuda"
+    torch.manual_seed(cfg.seed)  # the initial weights follow the run's seed too
     model = DBNet(model_cfg).to(dev)
     if dev.type == "cpu":
         model.to(memory_format=torch.channels_last)
@@ -173,8 +181,9 @@ def train(run_dir: str | Path, train_set: list[ImageAnnotation], val_set: list[I
             if now - last_ckpt >= checkpoint_minutes * 60 or step == cfg.steps:
                 save_last()
                 last_ckpt = now
-            if max_minutes is not None and now - session_start >= max_minutes * 60 and step < cfg.steps:
-                stopped_early = True
+            out_of_time = max_minutes is not None and now - session_start >= max_minutes * 60
+            if (out_of_time or (should_stop is not None and should_stop())) and step < cfg.steps:
+                stopped_early = True  # at a step boundary, so the saved state resumes exactly
                 break
     finally:
         save_last()  # whatever stops the loop, the last step is kept for --resume

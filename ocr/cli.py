@@ -15,6 +15,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: keeps 2 threads fast beside other work
 
 import argparse
+import collections
 import json
 import sys
 import time
@@ -88,6 +89,15 @@ def build_reader(a, cfg):
     return read
 
 
+def annotated_targets(a, paths: list[str]) -> dict[str, str]:
+    """Input path -> annotated image path, for --out (one input) or --out-dir (same file name)."""
+    if a.out:
+        return {path: a.out for path in paths}
+    if a.out_dir:
+        return {path: str(Path(a.out_dir) / Path(path).name) for path in paths}
+    return {}
+
+
 def main(argv=None) -> int:
     p, a = parse_args(argv)
     paths, errors = expand_inputs(a.inputs)
@@ -95,8 +105,15 @@ def main(argv=None) -> int:
         p.error("--out takes one input; use --out-dir for several")
     if (a.out or a.out_dir) and a.no_detect:
         p.error("--out and --out-dir draw detected words: not with --no-detect")
-    if a.out and Path(a.out).suffix.lower() not in Image.registered_extensions():
-        p.error(f"--out {a.out}: unknown image format (use .jpg or .png)")
+    if a.out and Image.registered_extensions().get(Path(a.out).suffix.lower()) not in Image.SAVE:
+        p.error(f"--out {a.out}: not an image format this tool writes (use .jpg or .png)")
+    targets = annotated_targets(a, paths)
+    if a.out_dir:
+        clashes = [t for t, n in collections.Counter(targets.values()).items() if n > 1]
+        if clashes:
+            p.error(f"--out-dir: several inputs would write {clashes[0]}; give inputs with distinct names")
+        if any(Path(t).resolve() == Path(src).resolve() for src, t in targets.items()):
+            p.error("--out-dir: would overwrite the input images; choose another folder")
     try:
         cfg = load_config(a.config, cli_overrides(a))
         read = build_reader(a, cfg)
@@ -104,21 +121,23 @@ def main(argv=None) -> int:
         print(f"error: config: {e}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError) as e:
-        hint = "" if a.no_detect else " (to read images that are already word crops, pass --no-detect)"
+        hint = " (to read images that are already word crops, pass --no-detect)" if "detector weights" in str(e) else ""
         print(f"error: {e}{hint}", file=sys.stderr)
+        return 2
+    try:
+        if a.out_dir:
+            Path(a.out_dir).mkdir(parents=True, exist_ok=True)
+        json_out = None if not a.json else sys.stdout if a.json == "-" else open(a.json, "w", encoding="utf-8")
+    except OSError as e:
+        print(f"error: cannot write {e.filename}: {e.strerror}", file=sys.stderr)
         return 2
     for message in errors:
         print(f"error: {message}", file=sys.stderr)
-    if not paths and not errors:
-        print("error: no input images", file=sys.stderr)
-    if a.out_dir:
-        Path(a.out_dir).mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
 
     from .draw import draw_words
 
-    failed = bool(errors) or not paths
-    json_out = None if not a.json else sys.stdout if a.json == "-" else open(a.json, "w", encoding="utf-8")
+    failed = bool(errors)
     try:
         for path in tqdm(paths, desc="ocr", unit="img", file=sys.stderr, disable=len(paths) < 2, leave=False):
             start = time.perf_counter()
@@ -135,7 +154,7 @@ def main(argv=None) -> int:
             if json_out is not sys.stdout:
                 for line in lines or [""]:
                     print(f"{path}\t{line}")
-            target = a.out or (a.out_dir and str(Path(a.out_dir) / Path(path).name))
+            target = targets.get(path)
             if target:
                 annotated = draw_words(image, drawn, cfg.draw.line_width, cfg.draw.font_size)
                 try:

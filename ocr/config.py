@@ -106,6 +106,8 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"{path}: no such config file") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: cannot read config file ({e.__class__.__name__}: {e})") from None
         except yaml.YAMLError as e:
             raise ConfigError(f"{path}: not valid YAML ({e})") from None
         cfg = _merge(cfg, data or {}, "")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizer.dataset import IMAGE_SUFFIXES, load_image
+from recognizer.images import IMAGE_SUFFIXES, load_image
 
 
 class InputError(ValueError):

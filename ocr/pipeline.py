@@ -61,12 +61,7 @@ class Pipeline:
         from detector.predict import Detector  # torch loads only when a pipeline is built
         from recognizer.predict import Recognizer
 
-        d, r = cfg.detector, cfg.recognizer
-        device = cfg.device
-        if device == "auto":
-            import torch
-
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        d, r, device = cfg.detector, cfg.recognizer, cfg.device
         detector = Detector(d.model, max_side=d.max_side, bin_thresh=d.bin_thresh, box_thresh=d.box_thresh,
                             unclip_ratio=d.unclip_ratio, device=device)
         recognizer = Recognizer(r.model, decoder=r.decoder, beam_width=r.beam_width, device=device,

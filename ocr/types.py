@@ -13,8 +13,12 @@ class TextRegion:
     score: float  # recognition confidence in [0, 1] (see recognizer.charset)
     det_score: float  # mean text probability inside the detected region, in [0, 1]
 
-    def to_dict(self) -> dict:
-        return {"points": [[round(float(x), 1), round(float(y), 1)] for x, y in self.points], "text": self.text,
+    def to_dict(self, width: int | None = None, height: int | None = None) -> dict:
+        """JSON-ready; with the image size, points are clipped to the image."""
+        pts = np.asarray(self.points, dtype=np.float64)
+        if width is not None and height is not None:
+            pts = np.clip(pts, 0, [width - 1, height - 1])
+        return {"points": [[round(float(x), 1), round(float(y), 1)] for x, y in pts], "text": self.text,
                 "score": round(float(self.score), 4), "det_score": round(float(self.det_score), 4)}
 
 
@@ -31,4 +35,5 @@ class OCRResult:
         return "\n".join(" ".join(self.words[i].text for i in line) for line in self.lines)
 
     def to_dict(self) -> dict:
-        return {"width": self.width, "height": self.height, "words": [w.to_dict() for w in self.words]}
+        return {"width": self.width, "height": self.height,
+                "words": [w.to_dict(self.width, self.height) for w in self.words]}

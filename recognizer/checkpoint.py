@@ -57,6 +57,8 @@ def read_checkpoint(path: str | Path) -> dict:
         raise FileNotFoundError(f"{path}: no such weight file") from None
     except Exception as e:  # torch raises many kinds for a damaged or foreign file
         raise ValueError(f"{path}: not a readable checkpoint ({e.__class__.__name__}: {e})") from None
+    if isinstance(ckpt, dict) and "optimizer" in ckpt and isinstance(ckpt.get("model"), dict):
+        raise ValueError(f"{path}: a training state for --resume, not a model: use best.pt from the same run folder")
     if not isinstance(ckpt, dict) or ckpt.get("kind") != KIND:
         raise ValueError(f"{path}: not a recognizer checkpoint")
     if ckpt.get("format") != FORMAT:
@@ -65,8 +67,11 @@ def read_checkpoint(path: str | Path) -> dict:
 
 
 def build_model(ckpt: dict) -> tuple[CRNN, RecognizerConfig, Charset]:
-    cfg = RecognizerConfig.from_dict(ckpt["config"])
-    charset = Charset(ckpt["charset"])
-    model = CRNN(cfg, charset.num_classes)
-    model.load_state_dict(ckpt["state_dict"])
+    try:
+        cfg = RecognizerConfig.from_dict(ckpt["config"])
+        charset = Charset(ckpt["charset"])
+        model = CRNN(cfg, charset.num_classes)
+        model.load_state_dict(ckpt["state_dict"])
+    except (KeyError, RuntimeError, TypeError) as e:
+        raise ValueError(f"checkpoint does not fit its own description ({e.__class__.__name__}: {e})") from None
     return model, cfg, charset

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
 from .charset import Charset, UnknownCharacterError, ctc_frames_needed
 from .config import RecognizerConfig
+from .images import IMAGE_SUFFIXES, load_image
 from .transforms import augment, preprocess
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
 class DataError(ValueError):
@@ -81,27 +80,6 @@ def check_labels(samples: list[Sample], charset: Charset, time_steps: int) -> li
             )
         encoded.append(labels)
     return encoded
-
-
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as RGB uint8 (H, W, 3); raises ValueError naming the file."""
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                # Transparent pixels read as white, not as whatever colour they hide.
-                rgba = im.convert("RGBA")
-                bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(bg, rgba)
-            elif im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                arr = np.asarray(im, dtype=np.float64)
-                scale = 255.0 / max(arr.max(), 1.0)
-                im = Image.fromarray((arr * scale).round().astype(np.uint8))
-            return np.asarray(im.convert("RGB"))
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
-        raise ValueError(f"{path}: cannot read image ({e.__class__.__name__}: {e})") from None
 
 
 class CropDataset(torch.utils.data.Dataset):

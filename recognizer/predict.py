@@ -13,7 +13,7 @@ from .transforms import preprocess
 
 DECODERS = ("greedy", "beam")
 # On CPU, batches smaller than this run on one thread: handing each small op to a second thread
-# costs more than it saves (measured on 2 cores: batch 1 went from 89 to 258 crops/s).
+# costs more than it saves (measured on 2 cores, network alone at batch 1: 89 -> 258 crops/s).
 SINGLE_THREAD_BELOW = 16
 
 
@@ -42,7 +42,10 @@ class Recognizer:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.path = resolve_weights(weights)
         ckpt = read_checkpoint(self.path)
-        self.model, self.cfg, self.charset = build_model(ckpt)
+        try:
+            self.model, self.cfg, self.charset = build_model(ckpt)
+        except ValueError as e:
+            raise ValueError(f"{self.path}: {e}") from None
         self.summary = ckpt.get("summary", {})
         self.decoder, self.beam_width, self.batch_size = decoder, beam_width, batch_size
         self.device = resolve_device(device)

@@ -131,8 +131,13 @@ def train(
     max_minutes: float | None = None,
     checkpoint_minutes: float = 5.0,
     progress: bool = True,
+    should_stop=None,
 ) -> dict:
-    """Train (or resume) a run; returns its summary. Raises DataError on unusable labels."""
+    """Train (or resume) a run; returns its summary. Raises DataError on unusable labels.
+
+    ``should_stop()``, when given, is asked after every step (the tools answer "Ctrl-C was pressed"):
+    the run then stops at that step boundary and saves, so it resumes exactly.
+    """
     if not train_samples:
         raise DataError("no training samples (is the validation split taking them all?)")
     run_dir = Path(run_dir)
@@ -140,6 +145,7 @@ def train(
     dev = resolve_device(device)
     use_amp = dev.type == "cuda"
 
+    torch.manual_seed(cfg.seed)  # the initial weights follow the run's seed too
     model = CRNN(model_cfg, charset.num_classes)
     if init_checkpoint is not None:
         model.load_state_dict(build_model(init_checkpoint)[0].state_dict())
@@ -251,8 +257,9 @@ def train(
             if now - last_ckpt >= checkpoint_minutes * 60 or step == cfg.steps:
                 save_last()
                 last_ckpt = now
-            if max_minutes is not None and now - session_start >= max_minutes * 60 and step < cfg.steps:
-                stopped_early = True
+            out_of_time = max_minutes is not None and now - session_start >= max_minutes * 60
+            if (out_of_time or (should_stop is not None and should_stop())) and step < cfg.steps:
+                stopped_early = True  # at a step boundary, so the saved state resumes exactly
                 break
     finally:
         # Whatever stops the loop (time limit, Ctrl-C, an error), the last step is kept for --resume.

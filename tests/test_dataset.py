@@ -120,3 +120,13 @@ def test_augmented_items_depend_only_on_their_seed(tmp_path):
     assert torch.equal(ds[(0, 7)][0], ds[(0, 7)][0])
     assert not torch.equal(ds[(0, 7)][0], ds[(0, 8)][0])
     assert not torch.equal(ds[(0, 7)][0], ds[(0, -1)][0])
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    from PIL import Image
+
+    img = Image.new("RGB", (40, 20), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to view"
+    img.save(tmp_path / "phone.jpg", exif=exif)
+    assert load_image(tmp_path / "phone.jpg").shape == (40, 20, 3)

@@ -206,9 +206,38 @@ def test_evaluate_tool_scores_a_labelled_folder(tiny_models, tmp_path, capsys):
     (tmp_path / "labels.jsonl").write_text(json.dumps({"image": "img_1.png", "words": [
         {"points": [[2, 2], [125, 2], [125, 61], [2, 61]], "text": "Hello!"},
         {"points": [[0, 0], [4, 0], [4, 4], [0, 4]], "text": "###"}]}) + "\n")
-    code = evaluate.main(["--data", str(tmp_path), "--json", "--detector", tiny_models[1], "--model", tiny_models[3]])
+    (tmp_path / "cfg.yaml").write_text("detector:\n  unclip_ratio: 0.01\n")  # the one box stays the image's size
+    code = evaluate.main(["--data", str(tmp_path), "--json", "--detector", tiny_models[1], "--model", tiny_models[3],
+                          "--config", str(tmp_path / "cfg.yaml")])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["images"] == 1 and out["recognition_words"] == 1
     assert (out["detection"]["precision"], out["detection"]["recall"]) == (1.0, 1.0)
     assert out["end_to_end"]["recall"] in (0.0, 1.0) and out["seconds_p90"] >= out["seconds_median"] > 0
+
+
+def test_ocr_run_refuses_unwritable_or_clashing_outputs(tiny_models, tmp_path, capsys):
+    write_png(tmp_path / "a.png", np.zeros((40, 80, 3)))
+    (tmp_path / "sub").mkdir()
+    write_png(tmp_path / "sub" / "a.png", np.zeros((40, 80, 3)))
+    assert main([str(tmp_path / "a.png"), "--json", str(tmp_path / "no" / "dir" / "x.jsonl")] + tiny_models) == 2
+    assert "cannot write" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # two inputs named a.png would overwrite each other
+        main([str(tmp_path / "a.png"), str(tmp_path / "sub" / "a.png"), "--out-dir", str(tmp_path / "ann")])
+    with pytest.raises(SystemExit):  # annotated copies would replace the inputs
+        main([str(tmp_path / "a.png"), "--out-dir", str(tmp_path)])
+    with pytest.raises(SystemExit):  # Pillow reads PSD but cannot write it
+        main([str(tmp_path / "a.png"), "--out", str(tmp_path / "a.psd")])
+    assert main([str(tmp_path / "a.png"), "--config", str(tmp_path / "sub")] + tiny_models) == 2
+    assert "cannot read config file" in capsys.readouterr().err
+
+
+def test_evaluate_handles_an_image_without_words(tiny_models, tmp_path, capsys):
+    import evaluate
+
+    (tmp_path / "images").mkdir()
+    write_png(tmp_path / "images" / "empty.png", np.full((64, 128, 3), 127))
+    (tmp_path / "labels.jsonl").write_text(json.dumps({"image": "empty.png", "words": []}) + "\n")
+    assert evaluate.main(["--data", str(tmp_path), "--json", "--detector", tiny_models[1], "--model", tiny_models[3]]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["detection"]["num_gt"] == 0 and out["detection"]["recall"] == 1.0 and out["recognition_words"] == 0

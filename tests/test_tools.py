@@ -68,3 +68,25 @@ def test_train_cli_folds_and_resume(captcha_dir, tmp_path, capsys):
     assert (out / "fold-1" / "best.pt").is_file() and (out / "fold-2" / "last.pt").is_file()
     # a finished run resumed does nothing more
     assert train_recognizer.main(["--resume"] + common) == 0
+
+
+def test_resume_refuses_changed_training_data(captcha_dir, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(captcha_dir, data)
+    common = ["--out", str(tmp_path / "run"), "--workers", "0", "--quiet"]
+    assert train_recognizer.main(["--train", str(data), "--steps", "1", "--width", "64", "--height", "32"] + common) == 0
+    write_png(data / "new_1.png", np.zeros((20, 40, 3)))
+    assert train_recognizer.main(["--resume"] + common) == 2
+    assert "training data changed" in capsys.readouterr().err
+
+
+def test_training_state_is_refused_as_a_model(captcha_dir, tmp_path):
+    from recognizer.checkpoint import read_checkpoint
+
+    common = ["--out", str(tmp_path / "run"), "--workers", "0", "--quiet"]
+    assert train_recognizer.main(["--train", str(captcha_dir), "--steps", "1", "--width", "64", "--height", "32"] + common) == 0
+    with pytest.raises(ValueError, match="use best.pt"):
+        read_checkpoint(tmp_path / "run" / "last.pt")
+    assert read_checkpoint(tmp_path / "run" / "best.pt")["kind"] == "recognizer"

@@ -65,7 +65,11 @@ def main(argv=None) -> int:
         Path(a.draw).mkdir(parents=True, exist_ok=True)
     score, seconds = DetectionScore(), 0.0
     for ann in tqdm(annotations, desc="detect", unit="img", file=sys.stderr):
-        image = read_rgb(ann.image)
+        try:
+            image = read_rgb(ann.image)
+        except ValueError as e:
+            print(f"warning: skipping {e}", file=sys.stderr)
+            continue
         start = time.perf_counter()
         dets = detector([image])[0]
         seconds += time.perf_counter() - start

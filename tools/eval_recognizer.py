@@ -32,7 +32,7 @@ from recognizer.predict import Recognizer
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, help="folder: labels.tsv, or images named by their text")
-    p.add_argument("--weights", required=True, help="a shipped model name (captcha, captcha-v2) or a .pt file")
+    p.add_argument("--weights", required=True, help="a shipped model name (words, captcha, captcha-v2) or a .pt file")
     p.add_argument("--label-sep", default="_", help="file-name label separator (default _; '' = off)")
     p.add_argument("--decoder", choices=["greedy", "beam"], default="greedy")
     p.add_argument("--beam-width", type=int, default=10)

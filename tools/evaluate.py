@@ -79,7 +79,7 @@ def main(argv=None) -> int:
         gt_folded = [fold_text(t) for t in ann.texts]
         det_folded = [fold_text(w.text) for w in result.words]
         spot_ignore = [ig or not f for ig, f in zip(ann.ignore, gt_folded)]
-        allowed = np.array([[g == d for d in det_folded] for g in gt_folded], dtype=bool).reshape(len(gt_folded), -1)
+        allowed = np.array([[g == d for d in det_folded] for g in gt_folded], dtype=bool).reshape(len(gt_folded), len(det_folded))
         spotting.add(ann.polygons, spot_ignore, det_polys, allowed)
         # Recognition alone: read every cared ground-truth quadrilateral.
         cared = [i for i, ig in enumerate(spot_ignore) if not ig and len(ann.polygons[i]) == 4]

@@ -25,7 +25,8 @@ import numpy as np
 
 from make_words import WORDS_CHARSET
 from ocr.crop import crop_quad, quad_size
-from recognizer.dataset import load_image, read_folder
+from recognizer.dataset import read_folder
+from recognizer.images import load_image
 
 SPLITS = Path(__file__).parent / "splits"
 MAX_HEIGHT = 64
@@ -90,7 +91,13 @@ def main(argv=None) -> int:
             if not set(s.text) <= charset:
                 counts["iiit5k outside charset"] += 1
                 continue
-            writers[split].add(f"iiit5k_{s.path.stem}.jpg", fit_height(load_image(s.path)), s.text)
+            try:
+                image = load_image(s.path)
+            except ValueError as e:
+                print(f"warning: skipping {e}", file=sys.stderr)
+                counts["iiit5k unreadable (skipped)"] += 1
+                continue
+            writers[split].add(f"iiit5k_{s.path.stem}.jpg", fit_height(image), s.text)
             counts[f"iiit5k {split}"] += 1
 
     if a.icdar:
@@ -112,7 +119,15 @@ def main(argv=None) -> int:
                 counts["icdar tiny (skipped)"] += 1
                 continue
             if image_name not in images:
-                images = {image_name: load_image(a.icdar / "images" / image_name)}  # words come grouped by image
+                folder = a.icdar / "images" if (a.icdar / "images").is_dir() else a.icdar
+                try:
+                    images = {image_name: load_image(folder / image_name)}  # words come grouped by image
+                except ValueError as e:
+                    print(f"warning: skipping {e}", file=sys.stderr)
+                    images = {image_name: None}
+            if images[image_name] is None:
+                counts["icdar words of unreadable images (skipped)"] += 1
+                continue
             crop = fit_height(crop_quad(images[image_name], quad))
             writers[split].add(f"ic15_{Path(image_name).stem}_{k}.jpg", crop, text)
             counts[f"icdar {split}"] += 1

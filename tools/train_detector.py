@@ -14,8 +14,11 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: keeps 2 threads fast beside other work
 
 import argparse
+import hashlib
 import json
+import signal
 import sys
+import threading
 from dataclasses import asdict
 from pathlib import Path
 
@@ -61,31 +64,44 @@ def main(argv=None) -> int:
             if not (out / "run.json").is_file():
                 p.error(f"--resume: {out} holds no run (run.json missing)")
             run = json.loads((out / "run.json").read_text())
+            if a.train:
+                print("warning: --train is ignored with --resume: the run keeps its own data", file=sys.stderr)
         else:
             if not a.train:
                 p.error("--train is required (or --resume)")
             run = {"train": a.train, "holdout": a.holdout, "model": DetectorConfig(**SIZES[a.size]).to_dict(),
                    "train_config": asdict(TrainConfig(steps=a.steps, batch_size=a.batch_size, crop_size=a.crop_size,
                                                       lr=a.lr, seed=a.seed, val_every=a.val_every))}
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "run.json").write_text(json.dumps(run, indent=1))
-        held = set(Path(run["holdout"]).read_text().split()) if run["holdout"] else set()
+        holdout = Path(run["holdout"]) if run["holdout"] else None
+        if holdout is not None and not holdout.is_file():
+            holdout = SPLITS / holdout.name  # the run was started from another checkout
+        held = set(holdout.read_text().split()) if holdout is not None else set()
         train_set, val_set = [], []
         for folder in run["train"]:
             tr, va = split_by_names(read_annotations(Path(folder)), held)
             train_set += tr
             val_set += [v for v in va if v.image not in {w.image for w in val_set}]
+        names = "\n".join(str(t.image) for t in train_set)
+        data = {"count": len(train_set), "sha1": hashlib.sha1(names.encode()).hexdigest()}
+        if a.resume and run.get("data", data) != data:
+            raise ValueError(f"the training images changed since the run started ({run['data']['count']} then, "
+                             f"{data['count']} now): resuming would not continue the same run; start a new one")
+        if not a.resume:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "run.json").write_text(json.dumps({**run, "data": data}, indent=1))
         print(f"{len(train_set)} training images, {len(val_set)} validation images", file=sys.stderr)
-        result = train(out, train_set, val_set, DetectorConfig.from_dict(run["model"]),
-                       TrainConfig.from_dict(run["train_config"]), resume=a.resume, device=device, workers=a.workers,
-                       max_minutes=a.minutes, checkpoint_minutes=a.checkpoint_minutes, val_max_side=a.val_max_side,
-                       progress=not a.quiet)
+        stop = threading.Event()  # Ctrl-C stops at the next step boundary, where the state resumes exactly
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+        try:
+            result = train(out, train_set, val_set, DetectorConfig.from_dict(run["model"]),
+                           TrainConfig.from_dict(run["train_config"]), resume=a.resume, device=device,
+                           workers=a.workers, max_minutes=a.minutes, checkpoint_minutes=a.checkpoint_minutes,
+                           val_max_side=a.val_max_side, progress=not a.quiet, should_stop=stop.is_set)
+        finally:
+            signal.signal(signal.SIGINT, previous)
     except (AnnotationError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: resume with --resume --out {out}", file=sys.stderr)
-        return 130
     print(json.dumps({k: v for k, v in result.items() if k != "train_config"}))
     if not result["finished"]:
         print(f"stopped at step {result['steps']}: resume with --resume --out {out}", file=sys.stderr)

@@ -19,9 +19,13 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: keeps 2 threads fast beside other work
 
 import argparse
+import hashlib
 import json
+import signal
 import statistics
 import sys
+import threading
+import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -101,6 +105,9 @@ def main(argv=None) -> int:
             if not (out / "run.json").is_file():
                 p.error(f"--resume: {out} holds no run (run.json missing)")
             run = json.loads((out / "run.json").read_text())
+            if a.train or a.steps or a.epochs:
+                print("warning: --train, --steps and --epochs are ignored with --resume: the run keeps its own",
+                      file=sys.stderr)
         else:
             if not a.train:
                 p.error("--train is required (or --resume)")
@@ -110,18 +117,40 @@ def main(argv=None) -> int:
             run["resize"] = a.resize
             run["model"] = RecognizerConfig.from_size(a.size, rnn=a.rnn, channels=3 if a.rgb else 1, resize=a.resize or "stretch",
                                                       width=a.width, height=a.height).to_dict()
-        return run_training(a, run, out)
+        # Ctrl-C asks the run to stop at the next step boundary, where its state resumes exactly.
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+        try:
+            return run_training(a, run, out, stop.is_set)
+        finally:
+            signal.signal(signal.SIGINT, previous)
     except (DataError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: resume with --resume --out {out}", file=sys.stderr)
-        return 130
 
 
-def run_training(a, run: dict, out: Path) -> int:
+def fingerprint(samples) -> dict:
+    """Count and hash of a training folder's (file, label) list: --resume refuses changed data."""
+    digest = hashlib.sha1("\n".join(f"{s.path}\t{s.text}" for s in samples).encode()).hexdigest()
+    return {"count": len(samples), "sha1": digest}
+
+
+def run_training(a, run: dict, out: Path, should_stop) -> int:
     train_samples = read_folder(run["train"], run["label_sep"] or None)
+    data = fingerprint(train_samples)
+    if a.resume and run.get("data", data) != data:
+        raise DataError(f"{run['train']}: the training data changed since the run started ({run['data']['count']} "
+                        f"samples then, {data['count']} now); resuming would reshuffle the validation split. "
+                        "Start a new run instead")
     init = read_checkpoint(resolve_weights(run["init"])) if run["init"] else None
+    if init and not a.resume:
+        ignored = [flag for flag, value, default in [("--size", a.size, "fast"), ("--rnn", a.rnn, "lstm"),
+                                                     ("--rgb", a.rgb, False), ("--width", a.width, 128),
+                                                     ("--height", a.height, 64), ("--charset", a.charset, None)]
+                   if value != default]
+        if ignored:
+            print(f"warning: {', '.join(ignored)} ignored: --init {run['init']} fixes the network and charset",
+                  file=sys.stderr)
     model_cfg = RecognizerConfig.from_dict(init["config"] if init else run["model"])
     if init and run.get("resize"):
         model_cfg = replace(model_cfg, resize=run["resize"])
@@ -152,18 +181,20 @@ def run_training(a, run: dict, out: Path) -> int:
         tcfg = TrainConfig(steps=steps, batch_size=a.batch_size, lr=a.lr, warmup_steps=min(a.warmup, steps // 4), anneal_fraction=a.anneal,
                            augment=not a.no_augment, seed=a.seed, val_every=a.val_every)
         out.mkdir(parents=True, exist_ok=True)
-        run.update(charset=charset.chars, train_config=asdict(tcfg))
+        run.update(charset=charset.chars, train_config=asdict(tcfg), data=data)
         (out / "run.json").write_text(json.dumps(run, indent=1))
     print(f"model: {model_cfg}\ncharset ({len(charset)}): {charset.chars}", file=sys.stderr)
 
     results = []
+    deadline = time.time() + a.minutes * 60 if a.minutes is not None else None  # for all folds together
     for run_dir, tr, va in splits:
         # Under --resume, a fold that never started starts now.
         resume = a.resume and (run_dir / "last.pt").is_file()
         print(f"{run_dir}: {len(tr)} training, {len(va)} validation samples; {tcfg.steps} steps", file=sys.stderr)
         res = train(run_dir, tr, va, model_cfg, charset, tcfg, init_checkpoint=init, resume=resume,
-                    device=a.device, workers=a.workers, max_minutes=a.minutes,
-                    checkpoint_minutes=a.checkpoint_minutes, progress=not a.quiet)
+                    device=a.device, workers=a.workers,
+                    max_minutes=None if deadline is None else max(0.0, (deadline - time.time()) / 60),
+                    checkpoint_minutes=a.checkpoint_minutes, progress=not a.quiet, should_stop=should_stop)
         print(json.dumps({"run": str(run_dir), **{k: v for k, v in res.items() if k != "train_config"}}))
         results.append(res)
         if not res["finished"]:

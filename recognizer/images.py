@@ -1,0 +1,35 @@
+"""Reading image files as RGB arrays. Torch-free, so that ``ocr.io`` can use it without loading torch."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file as RGB uint8 (H, W, 3), upright as its EXIF orientation says.
+
+    Transparent pixels read as white; 16-bit and float images are scaled to their maximum. Raises
+    ValueError naming the file for a missing, unreadable or absurdly large image.
+    """
+    try:
+        with Image.open(path) as im:
+            im.load()
+            im = ImageOps.exif_transpose(im)  # phone photos store "rotate me" in a tag
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                # Transparent pixels read as white, not as whatever colour they hide.
+                rgba = im.convert("RGBA")
+                bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                im = Image.alpha_composite(bg, rgba)
+            elif im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+                arr = np.asarray(im, dtype=np.float64)
+                scale = 255.0 / max(arr.max(), 1.0)
+                im = Image.fromarray((arr * scale).round().astype(np.uint8))
+            return np.asarray(im.convert("RGB"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise ValueError(f"{path}: cannot read image ({e.__class__.__name__}: {e})") from None
