@@ -133,3 +133,23 @@ def test_fused_batchnorm_keeps_the_maps():
         after = fuse_batchnorm(model)(x)["prob_logits"]
     assert torch.allclose(before, after, atol=1e-4)
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == 2  # only after the transposed convs
+
+
+def test_detector_resume_continues_exactly(tmp_path):
+    from detector.training import train
+
+    rng = np.random.default_rng(0)
+    anns = []
+    for i in range(2):
+        write_png(tmp_path / f"{i}.png", rng.integers(0, 256, (96, 128, 3)))
+        anns.append(ImageAnnotation(tmp_path / f"{i}.png", [np.float32([[20, 30], [90, 30], [90, 50], [20, 50]])],
+                                    ["WORD"], [False]))
+    cfg = TrainConfig(steps=4, batch_size=2, crop_size=64, warmup_steps=1, val_every=100)
+    train(tmp_path / "straight", anns, [], TINY, cfg, workers=0, progress=False)
+    first = train(tmp_path / "split", anns, [], TINY, cfg, workers=0, progress=False, max_minutes=0)
+    assert first["steps"] == 1 and not first["finished"]
+    second = train(tmp_path / "split", anns, [], TINY, cfg, workers=0, progress=False, resume=True)
+    assert second["finished"] and second["samples_seen"] == 8
+    a = torch.load(tmp_path / "straight" / "last.pt", weights_only=True)["model"]["state_dict"]
+    b = torch.load(tmp_path / "split" / "last.pt", weights_only=True)["model"]["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
