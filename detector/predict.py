@@ -65,7 +65,7 @@ class Detector:
     """Finds words in RGB uint8 images of any size; see ``detector.postprocess`` for the thresholds."""
 
     def __init__(self, weights: str | Path | DBNet, max_side: int = 1280, bin_thresh: float = 0.3,
-                 box_thresh: float = 0.6, unclip_ratio: float = 1.5, device: str = "cpu"):
+                 box_thresh: float = 0.5, unclip_ratio: float = 1.5, device: str = "cpu"):
         if isinstance(weights, DBNet):  # a model in training: used as it is, never modified
             self.model, self.summary = weights, {}
         else:

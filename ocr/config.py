@@ -18,7 +18,7 @@ class DetectorSettings:
     model: str = "db"
     max_side: int = 1280
     bin_thresh: float = 0.3
-    box_thresh: float = 0.6
+    box_thresh: float = 0.5
     unclip_ratio: float = 1.5
 
 
@@ -33,7 +33,7 @@ class RecognizerSettings:
     model: str = "words"
     decoder: str = "greedy"
     beam_width: int = 10
-    min_confidence: float = 0.0
+    min_confidence: float = 0.5
     batch_size: int = 64
 
 

@@ -206,7 +206,8 @@ def test_evaluate_tool_scores_a_labelled_folder(tiny_models, tmp_path, capsys):
     (tmp_path / "labels.jsonl").write_text(json.dumps({"image": "img_1.png", "words": [
         {"points": [[2, 2], [125, 2], [125, 61], [2, 61]], "text": "Hello!"},
         {"points": [[0, 0], [4, 0], [4, 4], [0, 4]], "text": "###"}]}) + "\n")
-    (tmp_path / "cfg.yaml").write_text("detector:\n  unclip_ratio: 0.01\n")  # the one box stays the image's size
+    # the one box stays the image's size; random readings are kept whatever their confidence
+    (tmp_path / "cfg.yaml").write_text("detector:\n  unclip_ratio: 0.01\nrecognizer:\n  min_confidence: 0\n")
     code = evaluate.main(["--data", str(tmp_path), "--json", "--detector", tiny_models[1], "--model", tiny_models[3],
                           "--config", str(tmp_path / "cfg.yaml")])
     assert code == 0

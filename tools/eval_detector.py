@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     p.add_argument("--weights", required=True, help="a shipped detector name or a .pt file")
     p.add_argument("--only", help="file of image names: evaluate just these (e.g. tools/splits/icdar2015_val.txt)")
     p.add_argument("--max-side", type=int, default=1280)
-    p.add_argument("--box-thresh", type=float, default=0.6)
+    p.add_argument("--box-thresh", type=float, default=0.5)
     p.add_argument("--unclip-ratio", type=float, default=1.5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--draw", help="write annotated images into this folder")
