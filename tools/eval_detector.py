@@ -2,6 +2,9 @@
 
     python tools/eval_detector.py --data ../shared/data/icdar2015-train --only tools/splits/icdar2015_val.txt --weights runs/detector/best.pt
     python tools/eval_detector.py --data DIR --weights W --draw out/    # images with ground truth and detections
+    # tune the post-processing: several values per threshold score every combination (the network runs once
+    # per image and --max-side)
+    python tools/eval_detector.py --data DIR --weights W --box-thresh 0.4 0.5 0.6 --unclip-ratio 1.5 1.8 2.1
 
 IoU >= 0.5 between polygons, one-to-one matching; detections mostly inside a '###' region are not counted.
 """
@@ -19,6 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # use this checkout's packages
 
+import itertools
+
 import cv2
 import numpy as np
 import torch
@@ -27,6 +32,7 @@ from tqdm import tqdm
 from detector.data import AnnotationError, read_annotations, split_by_names
 from detector.dataset import read_rgb
 from detector.metrics import DetectionScore
+from detector.postprocess import boxes_from_prob
 from detector.predict import Detector
 
 
@@ -45,43 +51,62 @@ def main(argv=None) -> int:
     p.add_argument("--data", required=True, help="labels.jsonl folder or ICDAR 2015 ground-truth folder")
     p.add_argument("--weights", required=True, help="a shipped detector name or a .pt file")
     p.add_argument("--only", help="file of image names: evaluate just these (e.g. tools/splits/icdar2015_val.txt)")
-    p.add_argument("--max-side", type=int, default=1280)
-    p.add_argument("--box-thresh", type=float, default=0.5)
-    p.add_argument("--unclip-ratio", type=float, default=1.5)
+    p.add_argument("--max-side", type=int, nargs="+", default=[1280], help="inference size limit(s)")
+    p.add_argument("--bin-thresh", type=float, nargs="+", default=[0.3], help="binarization threshold(s)")
+    p.add_argument("--box-thresh", type=float, nargs="+", default=[0.5], help="minimum box score(s)")
+    p.add_argument("--unclip-ratio", type=float, nargs="+", default=[1.5], help="unclip ratio(s)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--draw", help="write annotated images into this folder")
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
+    grid = list(itertools.product(a.bin_thresh, a.box_thresh, a.unclip_ratio))
+    if a.draw and len(grid) * len(a.max_side) > 1:
+        p.error("--draw takes one value per threshold")
     try:
         annotations = read_annotations(Path(a.data))
         if a.only:
             annotations = split_by_names(annotations, set(Path(a.only).read_text().split()))[1]
-        detector = Detector(a.weights, max_side=a.max_side, box_thresh=a.box_thresh, unclip_ratio=a.unclip_ratio)
+        detectors = {side: Detector(a.weights, max_side=side) for side in a.max_side}
     except (AnnotationError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if a.draw:
         Path(a.draw).mkdir(parents=True, exist_ok=True)
-    score, seconds = DetectionScore(), 0.0
+    scores = {(side, *g): DetectionScore() for side in a.max_side for g in grid}
+    seconds = dict.fromkeys(scores, 0.0)
+    images = 0
     for ann in tqdm(annotations, desc="detect", unit="img", file=sys.stderr):
         try:
             image = read_rgb(ann.image)
         except ValueError as e:
             print(f"warning: skipping {e}", file=sys.stderr)
             continue
-        start = time.perf_counter()
-        dets = detector([image])[0]
-        seconds += time.perf_counter() - start
-        score.add(ann.polygons, ann.ignore, list(dets.quads))
-        if a.draw:
-            cv2.imwrite(str(Path(a.draw) / ann.image.name), draw(image, ann.polygons, ann.ignore, dets.quads))
-    result = {**score.as_dict(), "images": len(annotations), "images_per_s": len(annotations) / max(seconds, 1e-9)}
-    if a.json:
-        print(json.dumps(result))
-    else:
-        print(f"{len(annotations)} images: precision {result['precision']:.4f}, recall {result['recall']:.4f}, "
-              f"H-mean {result['hmean']:.4f}, {result['images_per_s']:.2f} images/s")
+        images += 1
+        for side, detector in detectors.items():
+            start = time.perf_counter()
+            prob, scale = detector.probability(image)
+            network = time.perf_counter() - start
+            for bin_thresh, box_thresh, unclip_ratio in grid:
+                start = time.perf_counter()
+                quads, _ = boxes_from_prob(prob, scale, bin_thresh=bin_thresh, box_thresh=box_thresh,
+                                           unclip_ratio=unclip_ratio)
+                key = (side, bin_thresh, box_thresh, unclip_ratio)
+                seconds[key] += network + time.perf_counter() - start
+                scores[key].add(ann.polygons, ann.ignore, list(quads))
+                if a.draw:
+                    cv2.imwrite(str(Path(a.draw) / ann.image.name), draw(image, ann.polygons, ann.ignore, quads))
+    results = [{"max_side": k[0], "bin_thresh": k[1], "box_thresh": k[2], "unclip_ratio": k[3],
+                **score.as_dict(), "images": images, "images_per_s": images / max(seconds[k], 1e-9)}
+               for k, score in scores.items()]
+    for r in sorted(results, key=lambda r: -r["hmean"]) if len(results) > 1 else results:
+        if a.json:
+            print(json.dumps(r))
+        else:
+            setting = (f"max side {r['max_side']}, bin {r['bin_thresh']}, box {r['box_thresh']}, "
+                       f"unclip {r['unclip_ratio']}: " if len(results) > 1 else "")
+            print(f"{setting}{images} images: precision {r['precision']:.4f}, recall {r['recall']:.4f}, "
+                  f"H-mean {r['hmean']:.4f}, {r['images_per_s']:.2f} images/s")
     return 0
 
 

@@ -2,7 +2,7 @@
 
     # ICDAR 2015 training images, img_901 ... img_1000 held out for validation (tools/splits/icdar2015_val.txt)
     python tools/train_detector.py --train ../shared/data/icdar2015-train --out runs/detector --steps 20000 --minutes 60
-    # continue exactly where it stopped
+    # continue exactly where it stopped (add --steps N to end the schedule at step N instead)
     python tools/train_detector.py --resume --out runs/detector --minutes 60
 
 The run folder holds best.pt (best validation H-mean), last.pt (for --resume) and metrics.jsonl.
@@ -42,7 +42,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="runs/detector")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--size", choices=list(SIZES), default="half", help="backbone width (default half: 2.9 M params)")
-    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--steps", type=int, default=None,
+                   help="length of the schedule (default 20000); with --resume, a new length: the learning rate "
+                        "then decays to zero at this step instead")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--crop-size", type=int, default=640)
     p.add_argument("--lr", type=float, default=2e-3)
@@ -66,11 +68,14 @@ def main(argv=None) -> int:
             run = json.loads((out / "run.json").read_text())
             if a.train:
                 print("warning: --train is ignored with --resume: the run keeps its own data", file=sys.stderr)
+            if a.steps is not None and a.steps != run["train_config"]["steps"]:
+                print(f"rescheduled: {run['train_config']['steps']} -> {a.steps} steps", file=sys.stderr)
+                run["train_config"]["steps"] = a.steps
         else:
             if not a.train:
                 p.error("--train is required (or --resume)")
             run = {"train": a.train, "holdout": a.holdout, "model": DetectorConfig(**SIZES[a.size]).to_dict(),
-                   "train_config": asdict(TrainConfig(steps=a.steps, batch_size=a.batch_size, crop_size=a.crop_size,
+                   "train_config": asdict(TrainConfig(steps=a.steps or 20000, batch_size=a.batch_size, crop_size=a.crop_size,
                                                       lr=a.lr, seed=a.seed, val_every=a.val_every))}
         holdout = Path(run["holdout"]) if run["holdout"] else None
         if holdout is not None and not holdout.is_file():
@@ -86,9 +91,8 @@ def main(argv=None) -> int:
         if a.resume and run.get("data", data) != data:
             raise ValueError(f"the training images changed since the run started ({run['data']['count']} then, "
                              f"{data['count']} now): resuming would not continue the same run; start a new one")
-        if not a.resume:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "run.json").write_text(json.dumps({**run, "data": data}, indent=1))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "run.json").write_text(json.dumps({**run, "data": data}, indent=1))
         print(f"{len(train_set)} training images, {len(val_set)} validation images", file=sys.stderr)
         stop = threading.Event()  # Ctrl-C stops at the next step boundary, where the state resumes exactly
         previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
