@@ -86,6 +86,17 @@ def _save(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _open_log(path: Path, step: int):
+    """The metrics log, opened for appending after dropping lines past ``step``: a run stopped between
+    checkpoints logged steps that its resumed run will log again."""
+    if path.is_file():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
+        if len(kept) < len(lines):
+            path.write_text("".join(kept), encoding="utf-8")
+    return open(path, "a", encoding="utf-8")
+
+
 def train(run_dir: str | Path, train_set: list[ImageAnnotation], val_set: list[ImageAnnotation], model_cfg: DetectorConfig,
           cfg: TrainConfig, *, resume: bool = False, device: str = "cpu", workers: int = 2,
           max_minutes: float | None = None, checkpoint_minutes: float = 5.0, val_max_side: int = 1280,
@@ -114,7 +125,7 @@ def train(run_dir: str | Path, train_set: list[ImageAnnotation], val_set: list[I
     batches = [step_batch(len(dataset), s, cfg) for s in range(step, cfg.steps)]
     loader = torch.utils.data.DataLoader(dataset, batch_sampler=batches, collate_fn=collate, num_workers=workers,
                                          worker_init_fn=_worker_init, pin_memory=use_amp)
-    log_file = open(run_dir / "metrics.jsonl", "a", encoding="utf-8")
+    log_file = _open_log(run_dir / "metrics.jsonl", step)
 
     def summary() -> dict:
         return {"steps": step, "samples_seen": samples_seen, "train_minutes": round(seconds / 60, 2),

@@ -116,6 +116,17 @@ def _save(obj: dict, path: Path) -> None:
     os.replace(tmp, path)  # never leave a half-written checkpoint behind
 
 
+def _open_log(path: Path, step: int):
+    """The metrics log, opened for appending after dropping lines past ``step``: a run stopped between
+    checkpoints logged steps that its resumed run will log again."""
+    if path.is_file():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
+        if len(kept) < len(lines):
+            path.write_text("".join(kept), encoding="utf-8")
+    return open(path, "a", encoding="utf-8")
+
+
 def train(
     run_dir: str | Path,
     train_samples: list[Sample],
@@ -178,7 +189,7 @@ def train(
         val_loader = torch.utils.data.DataLoader(val_set, batch_size=256, **loader_args)
 
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
-    log_file = open(run_dir / "metrics.jsonl", "a", encoding="utf-8")
+    log_file = _open_log(run_dir / "metrics.jsonl", step)
 
     def summary() -> dict:
         return {"steps": step, "samples_seen": samples_seen, "train_minutes": round(seconds / 60, 2),

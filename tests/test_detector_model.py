@@ -1,4 +1,6 @@
 """The DBNet network, its loss, checkpoints and the Detector wrapper."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -144,12 +146,17 @@ def test_detector_resume_continues_exactly(tmp_path):
         write_png(tmp_path / f"{i}.png", rng.integers(0, 256, (96, 128, 3)))
         anns.append(ImageAnnotation(tmp_path / f"{i}.png", [np.float32([[20, 30], [90, 30], [90, 50], [20, 50]])],
                                     ["WORD"], [False]))
-    cfg = TrainConfig(steps=4, batch_size=2, crop_size=64, warmup_steps=1, val_every=100)
+    cfg = TrainConfig(steps=4, batch_size=2, crop_size=64, warmup_steps=1, val_every=100, log_every=1)
     train(tmp_path / "straight", anns, [], TINY, cfg, workers=0, progress=False)
     first = train(tmp_path / "split", anns, [], TINY, cfg, workers=0, progress=False, max_minutes=0)
     assert first["steps"] == 1 and not first["finished"]
+    with open(tmp_path / "split" / "metrics.jsonl", "a") as log:  # logged after the last checkpoint, then lost
+        log.write('{"step": 2, "stale": true}\n')
     second = train(tmp_path / "split", anns, [], TINY, cfg, workers=0, progress=False, resume=True)
     assert second["finished"] and second["samples_seen"] == 8
     a = torch.load(tmp_path / "straight" / "last.pt", weights_only=True)["model"]["state_dict"]
     b = torch.load(tmp_path / "split" / "last.pt", weights_only=True)["model"]["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+    logs = [[json.loads(line) for line in open(tmp_path / run / "metrics.jsonl")] for run in ("straight", "split")]
+    assert [r["step"] for r in logs[1]] == [r["step"] for r in logs[0]] == [1, 2, 3, 4]
+    assert not any("stale" in r for r in logs[1])

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -45,7 +47,7 @@ def test_tiny_model_overfits_captchas_and_decodes_them(captcha_dir, tmp_path):
 def test_resume_continues_exactly(captcha_dir, tmp_path):
     samples = read_folder(captcha_dir)
     charset = Charset.from_texts(s.text for s in samples)
-    cfg = TrainConfig(steps=12, batch_size=4, lr=1e-3, warmup_steps=2, val_every=100)
+    cfg = TrainConfig(steps=12, batch_size=4, lr=1e-3, warmup_steps=2, val_every=100, log_every=1)
 
     def weights(run):
         return torch.load(run / "last.pt", weights_only=True)["model"]["state_dict"]
@@ -55,10 +57,15 @@ def test_resume_continues_exactly(captcha_dir, tmp_path):
     torch.manual_seed(1)
     first = train(tmp_path / "split", samples, [], TINY, charset, cfg, workers=0, progress=False, max_minutes=0)
     assert first["steps"] == 1 and not first["finished"]  # stopped (and saved) after its first step
+    with open(tmp_path / "split" / "metrics.jsonl", "a") as log:  # logged after the last checkpoint, then lost
+        log.write('{"step": 5, "stale": true}\n')
     second = train(tmp_path / "split", samples, [], TINY, charset, cfg, workers=0, progress=False, resume=True)
     assert second["finished"] and second["samples_seen"] == 12 * 4
     a, b = weights(tmp_path / "straight"), weights(tmp_path / "split")
     assert all(torch.equal(a[k], b[k]) for k in a)
+    logs = [[json.loads(line) for line in open(tmp_path / run / "metrics.jsonl")] for run in ("straight", "split")]
+    assert [r["step"] for r in logs[1]] == [r["step"] for r in logs[0]] == list(range(1, 13))
+    assert not any("stale" in r for r in logs[1])
 
 
 def test_training_survives_a_corrupt_image(captcha_dir, tmp_path, capsys):
