@@ -17,8 +17,8 @@ class ConfigError(ValueError):
 class DetectorSettings:
     model: str = "db"
     max_side: int = 1280
-    bin_thresh: float = 0.3
-    box_thresh: float = 0.5
+    bin_thresh: float = 0.5
+    box_thresh: float = 0.7
     unclip_ratio: float = 1.5
 
 

@@ -160,3 +160,32 @@ def test_detector_resume_continues_exactly(tmp_path):
     logs = [[json.loads(line) for line in open(tmp_path / run / "metrics.jsonl")] for run in ("straight", "split")]
     assert [r["step"] for r in logs[1]] == [r["step"] for r in logs[0]] == [1, 2, 3, 4]
     assert not any("stale" in r for r in logs[1])
+
+
+def test_batched_maps_equal_single_maps_for_same_size_images():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (70, 100, 3), dtype=np.uint8) for _ in range(3)]
+    detector = Detector(DBNet(TINY).eval(), max_side=96)
+    batched = detector.probabilities(images)
+    for image, (prob, scale) in zip(images, batched):
+        single, single_scale = detector.probability(image)
+        assert prob.shape == single.shape == (64, 96) and scale == single_scale
+        np.testing.assert_allclose(prob, single, atol=1e-5)
+
+
+def test_mixed_sizes_in_one_batch_map_back_to_their_own_pixels():
+    model = DBNet(TINY).eval()
+    with torch.no_grad():  # "text" everywhere: each image gives one box over itself, not over the padded batch
+        model.prob_head[-1].bias.fill_(20.0)
+    sizes = [(100, 200), (60, 60), (130, 90)]
+    detector = Detector(model, max_side=128, batch_size=2)
+    maps = detector.probabilities([np.zeros((h, w, 3), np.uint8) for h, w in sizes])
+    assert [m.shape for m, _ in maps] == [(64, 128), (64, 64), (128, 96)]
+    dets = detector([np.zeros((h, w, 3), np.uint8) for h, w in sizes])
+    for (h, w), d in zip(sizes, dets):
+        assert d.quads.shape == (1, 4, 2)
+        centre = d.quads[0].mean(axis=0)  # unclipped boxes grow past the image, evenly on every side
+        assert abs(centre[0] - w / 2) < 3 and abs(centre[1] - h / 2) < 3
+    with pytest.raises(ValueError, match="batch_size"):
+        Detector(model, batch_size=0)

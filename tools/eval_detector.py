@@ -33,7 +33,7 @@ from detector.data import AnnotationError, read_annotations, split_by_names
 from detector.dataset import read_rgb
 from detector.metrics import DetectionScore
 from detector.postprocess import boxes_from_prob
-from detector.predict import Detector
+from detector.predict import BIN_THRESH, BOX_THRESH, UNCLIP_RATIO, Detector
 
 
 def draw(image: np.ndarray, gt, ignore, quads) -> np.ndarray:
@@ -52,9 +52,9 @@ def main(argv=None) -> int:
     p.add_argument("--weights", required=True, help="a shipped detector name or a .pt file")
     p.add_argument("--only", help="file of image names: evaluate just these (e.g. tools/splits/icdar2015_val.txt)")
     p.add_argument("--max-side", type=int, nargs="+", default=[1280], help="inference size limit(s)")
-    p.add_argument("--bin-thresh", type=float, nargs="+", default=[0.3], help="binarization threshold(s)")
-    p.add_argument("--box-thresh", type=float, nargs="+", default=[0.5], help="minimum box score(s)")
-    p.add_argument("--unclip-ratio", type=float, nargs="+", default=[1.5], help="unclip ratio(s)")
+    p.add_argument("--bin-thresh", type=float, nargs="+", default=[BIN_THRESH], help="binarization threshold(s)")
+    p.add_argument("--box-thresh", type=float, nargs="+", default=[BOX_THRESH], help="minimum box score(s)")
+    p.add_argument("--unclip-ratio", type=float, nargs="+", default=[UNCLIP_RATIO], help="unclip ratio(s)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--draw", help="write annotated images into this folder")
     p.add_argument("--json", action="store_true")
