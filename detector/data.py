@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+from engine.images import IMAGE_SUFFIXES
+
 DONT_CARE = "###"
 
 

@@ -1,23 +1,14 @@
 """Training samples for the detector: augmented crops with their DBNet target maps."""
 from __future__ import annotations
 
-import sys
-
-import cv2
 import numpy as np
 import torch
+
+from engine.images import load_or_skip
 
 from .data import ImageAnnotation
 from .labels import make_targets
 from .transforms import normalize, random_crop_sample
-
-
-def read_rgb(path) -> np.ndarray:
-    """An image file as RGB uint8; raises ValueError naming the file."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{path}: cannot read image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 class DetectionDataset(torch.utils.data.Dataset):
@@ -37,12 +28,8 @@ class DetectionDataset(torch.utils.data.Dataset):
     def __getitem__(self, item):
         index, seed = item
         ann = self.annotations[index]
-        try:
-            image = read_rgb(ann.image)
-        except ValueError as e:
-            if ann.image not in self._reported:
-                self._reported.add(ann.image)
-                print(f"warning: skipping {e}", file=sys.stderr)
+        image = load_or_skip(ann.image, self._reported)
+        if image is None:
             return None
         rng = np.random.default_rng(seed)
         crop, polys, ignore = random_crop_sample(image, ann.polygons, ann.ignore, rng, self.crop_size)

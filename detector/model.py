@@ -4,42 +4,11 @@ The network only maps an image to maps; turning maps into boxes lives in ``detec
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-SIZES = {"half": {"width_mult": 0.5, "neck": 64}, "full": {"width_mult": 1.0, "neck": 128}}
-
-
-@dataclass(frozen=True)
-class DetectorConfig:
-    width_mult: float = 0.5  # ResNet-18 stage widths (64, 128, 256, 512) times this
-    neck: int = 64  # FPN channels; each of the 4 levels contributes neck // 4 to the fused map
-    k: float = 50.0  # steepness of the approximate binarization
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)  # input normalization (RGB, 0..1)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
-
-    def __post_init__(self):
-        if self.width_mult <= 0 or self.neck < 4 or self.neck % 4:
-            raise ValueError("width_mult must be positive and neck a positive multiple of 4")
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["mean"], d["std"] = list(self.mean), list(self.std)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DetectorConfig":
-        known = {f.name for f in fields(cls)}
-        if set(d) - known:
-            raise ValueError(f"unknown detector config keys: {sorted(set(d) - known)}")
-        d = dict(d)
-        for key in ("mean", "std"):
-            if key in d:
-                d[key] = tuple(d[key])
-        return cls(**d)
+from .config import DetectorConfig
 
 
 def conv_bn(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
@@ -94,8 +63,8 @@ class FPN(nn.Module):
         for i in range(len(lat) - 2, -1, -1):
             lat[i] = lat[i] + F.interpolate(lat[i + 1], size=lat[i].shape[-2:], mode="nearest")
         size = lat[0].shape[-2:]
-        outs = [F.interpolate(s(l), size=size, mode="nearest") if i else s(l)
-                for i, (s, l) in enumerate(zip(self.smooth, lat))]
+        outs = [F.interpolate(smooth(level), size=size, mode="nearest") if i else smooth(level)
+                for i, (smooth, level) in enumerate(zip(self.smooth, lat))]
         return torch.cat(outs, dim=1)
 
 
@@ -136,22 +105,3 @@ class DBNet(nn.Module):
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
-
-@torch.no_grad()
-def fuse_batchnorm(model: nn.Module) -> nn.Module:
-    """Fold each BatchNorm2d into the Conv2d just before it in any Sequential, in place; inference only.
-
-    Outputs stay the same up to rounding; CPU inference gets faster (batch norm is a separate pass over
-    every feature map otherwise). The model can no longer be trained afterwards.
-    """
-    for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
-        layers = list(seq)
-        for i in range(len(layers) - 1):
-            conv, bn = layers[i], layers[i + 1]
-            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
-                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-                bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-                conv.weight.mul_(scale[:, None, None, None])
-                conv.bias = nn.Parameter((bias - bn.running_mean) * scale + bn.bias)
-                seq[i + 1] = nn.Identity()
-    return model

@@ -77,11 +77,13 @@ def _to_image(pts: np.ndarray, scale: tuple[float, float], image_size: tuple[int
     return out
 
 
-def boxes_from_prob(prob: np.ndarray, scale: tuple[float, float] = (1.0, 1.0), bin_thresh: float = 0.3,
-                    box_thresh: float = 0.6, unclip_ratio: float = 1.5, min_size: int = 3,
+def boxes_from_prob(prob: np.ndarray, scale: tuple[float, float] = (1.0, 1.0), *, bin_thresh: float, box_thresh: float,
+                    unclip_ratio: float, min_size: int = 3,
                     max_candidates: int = 1000, polygons: bool = False,
                     image_size: tuple[int, int] | None = None) -> tuple[np.ndarray | list[np.ndarray], np.ndarray]:
     """A probability map (H, W) in [0, 1] -> (quads float32 (N, 4, 2), scores float32 (N,)).
+
+    The thresholds have no defaults here: the tuned ones live in ``detector.config.DetectorSettings``.
 
     Each connected region of ``prob > bin_thresh`` (at most ``max_candidates``, in findContours order)
     is scored by its mean probability and dropped below ``box_thresh``; its min-area box is grown by

@@ -6,7 +6,9 @@
     ocr-run --no-detect --model captcha captcha.png     # the shipped captcha reader
 
 Prints one line per text line, 'path<TAB>text', in reading order (with --no-detect, one line per image).
-A missing or broken image is named on stderr, the others are still read, and the exit code is 1.
+--json writes one record per image, the same shape in both modes. Images are read in batches (the
+detector's batch of photos, the recognizer's batch of crops). A missing or broken image is named on stderr,
+the others are still read, and the exit code is 1.
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ def parse_args(argv):
     p.add_argument("--min-confidence", type=float, help="drop readings below this confidence (0 to 1)")
     p.add_argument("--batch-size", type=int, help="crops per forward pass")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (it shows only on a terminal anyway)")
     return p, p.parse_args(argv)
 
 
@@ -62,33 +65,6 @@ def cli_overrides(a) -> dict:
     return out
 
 
-def build_reader(a, cfg):
-    """A function image -> (JSON record fields, text lines, words to draw), with the models loaded once."""
-    from recognizer.predict import Recognizer  # torch loads only once the arguments are known good
-
-    r = cfg.recognizer
-    if a.no_detect:
-        recognizer = Recognizer(r.model, decoder=r.decoder, beam_width=r.beam_width, device=cfg.device,
-                                batch_size=r.batch_size)
-
-        def read(image):
-            reading = recognizer([image])[0]
-            ok = reading.text and reading.confidence >= r.min_confidence
-            words = [{"text": reading.text, "score": round(reading.confidence, 4)}] if ok else []
-            return {"words": words}, [w["text"] for w in words], []
-    else:
-        from .pipeline import Pipeline
-
-        pipeline = Pipeline.from_config(cfg)
-
-        def read(image):
-            result = pipeline(image)
-            lines = result.text.split("\n") if result.words else []
-            return result.to_dict(), lines, [(w.points, w.text) for w in result.words]
-    read(np.zeros((64, 64, 3), np.uint8))  # warm-up, so that "seconds" times the reading alone
-    return read
-
-
 def annotated_targets(a, paths: list[str]) -> dict[str, str]:
     """Input path -> annotated image path, for --out (one input) or --out-dir (same file name)."""
     if a.out:
@@ -96,6 +72,18 @@ def annotated_targets(a, paths: list[str]) -> dict[str, str]:
     if a.out_dir:
         return {path: str(Path(a.out_dir) / Path(path).name) for path in paths}
     return {}
+
+
+def write_annotated(image: np.ndarray, result, target: str, cfg) -> bool:
+    from .draw import draw_words
+
+    annotated = draw_words(image, [(w.points, w.text) for w in result.words], cfg.draw.line_width, cfg.draw.font_size)
+    try:
+        Image.fromarray(annotated).save(target)
+        return True
+    except (OSError, ValueError) as e:
+        print(f"error: {target}: cannot write ({e})", file=sys.stderr)
+        return False
 
 
 def main(argv=None) -> int:
@@ -116,7 +104,9 @@ def main(argv=None) -> int:
             p.error("--out-dir: would overwrite the input images; choose another folder")
     try:
         cfg = load_config(a.config, cli_overrides(a))
-        read = build_reader(a, cfg)
+        from .pipeline import Pipeline  # torch loads only once the arguments are known good
+
+        pipeline = Pipeline.from_config(cfg, detect=not a.no_detect)
     except ConfigError as e:
         print(f"error: config: {e}", file=sys.stderr)
         return 2
@@ -135,34 +125,32 @@ def main(argv=None) -> int:
         print(f"error: {message}", file=sys.stderr)
     from tqdm import tqdm
 
-    from .draw import draw_words
-
     failed = bool(errors)
+    bar = tqdm(total=len(paths), desc="ocr", unit="img", file=sys.stderr, leave=False,
+               disable=True if a.quiet or len(paths) < 4 else None)  # None: only on a terminal
     try:
-        for path in tqdm(paths, desc="ocr", unit="img", file=sys.stderr, disable=len(paths) < 2, leave=False):
+        for first in range(0, len(paths), pipeline.batch_size):
             start = time.perf_counter()
-            try:
-                image = read_image(path)
-            except InputError as e:
-                print(f"error: {e}", file=sys.stderr)
-                failed = True
-                continue
-            record, lines, drawn = read(image)
-            seconds = time.perf_counter() - start
-            if json_out is not None:
-                json_out.write(json.dumps({"image": path, **record, "seconds": round(seconds, 4)}) + "\n")
-            if json_out is not sys.stdout:
-                for line in lines or [""]:
-                    print(f"{path}\t{line}")
-            target = targets.get(path)
-            if target:
-                annotated = draw_words(image, drawn, cfg.draw.line_width, cfg.draw.font_size)
+            batch = []
+            for path in paths[first : first + pipeline.batch_size]:
                 try:
-                    Image.fromarray(annotated).save(target)
-                except (OSError, ValueError) as e:
-                    print(f"error: {target}: cannot write ({e})", file=sys.stderr)
+                    batch.append((path, read_image(path)))
+                except InputError as e:
+                    print(f"error: {e}", file=sys.stderr)
                     failed = True
+            results = pipeline.read_batch([image for _, image in batch])
+            seconds = (time.perf_counter() - start) / max(1, len(batch))  # the batch's time, shared equally
+            for (path, image), result in zip(batch, results):
+                if json_out is not None:
+                    json_out.write(json.dumps({"image": path, **result.to_dict(), "seconds": round(seconds, 4)}) + "\n")
+                if json_out is not sys.stdout:
+                    for line in result.text.split("\n"):
+                        print(f"{path}\t{line}")
+                if targets.get(path) and not write_annotated(image, result, targets[path], cfg):
+                    failed = True
+            bar.update(len(paths[first : first + pipeline.batch_size]))
     finally:
+        bar.close()
         if json_out is not None and json_out is not sys.stdout:
             json_out.close()
     return 1 if failed else 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recognizer.images import IMAGE_SUFFIXES, load_image
+from engine.images import IMAGE_SUFFIXES, load_image
 
 
 class InputError(ValueError):
@@ -41,3 +41,10 @@ def expand_inputs(inputs: list[str]) -> tuple[list[str], list[str]]:
         else:
             errors.append(f"{item}: no such file")
     return paths, errors
+
+
+def data_kind(folder: str | Path) -> str:
+    """'detector' for a folder of labelled photos (labels.jsonl, or ICDAR 2015 gt files), else 'recognizer'."""
+    path = Path(folder)
+    photos = (path / "labels.jsonl").is_file() or (path / "gt").is_dir() or any(path.glob("gt_*.txt"))
+    return "detector" if photos else "recognizer"

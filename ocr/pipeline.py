@@ -50,46 +50,82 @@ def upright_crops(image: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     return [crop]
 
 
-class Pipeline:
-    """Build once, call on many images (RGB arrays or paths)."""
+def whole_image(image: np.ndarray) -> np.ndarray:
+    """The quadrilateral of a whole image, clockwise from its top-left: the region of ``detect=False``."""
+    h, w = image.shape[:2]
+    return np.float32([[0, 0], [w, 0], [w, h], [0, h]])
 
-    def __init__(self, detector, recognizer, min_confidence: float = 0.0):
-        self.detector, self.recognizer, self.min_confidence = detector, recognizer, min_confidence
+
+class Pipeline:
+    """Build once, call on many images (RGB arrays or paths).
+
+    With ``detect=False`` every image is one region, read whole (word crops, captchas, plates): the same
+    result shape, the region's ``points`` being the image's corners and its ``det_score`` 1.
+    """
+
+    def __init__(self, detector, recognizer, min_confidence: float = 0.0, detect: bool = True):
+        self.detector, self.recognizer, self.min_confidence, self.detect = detector, recognizer, min_confidence, detect
 
     @classmethod
-    def from_config(cls, cfg: PipelineConfig) -> "Pipeline":
-        from detector.predict import Detector  # torch loads only when a pipeline is built
-        from recognizer.predict import Recognizer
+    def from_config(cls, cfg: PipelineConfig, detect: bool = True) -> "Pipeline":
+        from recognizer.predict import Recognizer  # torch loads only when a pipeline is built
 
-        d, r, device = cfg.detector, cfg.recognizer, cfg.device
-        detector = Detector(d.model, max_side=d.max_side, bin_thresh=d.bin_thresh, box_thresh=d.box_thresh,
-                            unclip_ratio=d.unclip_ratio, device=device)
-        recognizer = Recognizer(r.model, decoder=r.decoder, beam_width=r.beam_width, device=device,
-                                batch_size=r.batch_size)
-        return cls(detector, recognizer, r.min_confidence)
+        detector = None
+        if detect:
+            from detector.predict import Detector
+
+            detector = Detector.load(settings=cfg.detector, device=cfg.device)
+        recognizer = Recognizer.load(settings=cfg.recognizer, device=cfg.device)
+        return cls(detector, recognizer, cfg.recognizer.min_confidence, detect)
+
+    @property
+    def batch_size(self) -> int:
+        """Images worth reading together: the first stage's batch."""
+        stage = self.detector if self.detect else self.recognizer
+        return getattr(getattr(stage, "settings", None), "batch_size", 1)
 
     def read_regions(self, image: np.ndarray, quads) -> list:
-        """The recognizer's best reading of each quadrilateral (a vertical word: its more confident turn).
+        """The recognizer's best reading of each quadrilateral (a vertical word: its more confident turn)."""
+        return self._read([[upright_crops(image, q) for q in quads]])[0]
 
-        Every candidate crop goes to the recognizer in one call, so it batches them.
+    def _read(self, candidates: list[list[list[np.ndarray]]]) -> list[list]:
+        """Per image, per region, its candidate crops -> per image, per region, the most confident reading.
+
+        Every crop of every image goes to the recognizer in one call, so it batches them.
         """
-        candidates = [upright_crops(image, q) for q in quads]
-        readings = iter(self.recognizer([c for cands in candidates for c in cands]))
-        return [max((next(readings) for _ in cands), key=lambda r: r.confidence) for cands in candidates]
+        flat = [c for regions in candidates for cands in regions for c in cands]
+        readings = iter(self.recognizer(flat))
+        return [[max((next(readings) for _ in cands), key=lambda r: r.confidence) for cands in regions]
+                for regions in candidates]
 
     def __call__(self, image: np.ndarray | str | Path) -> OCRResult:
         if not isinstance(image, np.ndarray):
             image = read_image(image)
-        detections = self.detector([image])[0]
-        lines = reading_order(detections.quads)
-        order = [i for line in lines for i in line]
-        readings = self.read_regions(image, [detections.quads[i] for i in order])
+        return self.read_batch([image])[0]
+
+    def read_batch(self, images: list[np.ndarray]) -> list[OCRResult]:
+        """Several RGB images at once: the detector and the recognizer each batch across them."""
+        if self.detect:
+            found = [(d.quads, d.scores) for d in self.detector(images)]
+        else:
+            found = [(whole_image(image)[None], np.ones(1, np.float32)) for image in images]
+        orders = [reading_order(quads) for quads, _ in found]
+        if self.detect:
+            candidates = [[upright_crops(image, quads[i]) for line in lines for i in line]
+                          for image, (quads, _), lines in zip(images, found, orders)]
+        else:
+            candidates = [[[image]] for image in images]
+        return [self._result(image, quads, scores, lines, readings)
+                for image, (quads, scores), lines, readings in zip(images, found, orders, self._read(candidates))]
+
+    def _result(self, image, quads, scores, lines, readings) -> OCRResult:
         words, kept_lines, position = [], [], {}
+        order = [i for line in lines for i in line]
         for i, best in zip(order, readings):
             if best.text and best.confidence >= self.min_confidence:
                 position[i] = len(words)
-                words.append(TextRegion(np.asarray(detections.quads[i], np.float32), best.text,
-                                        float(best.confidence), float(detections.scores[i])))
+                words.append(TextRegion(np.asarray(quads[i], np.float32), best.text, float(best.confidence),
+                                        float(scores[i])))
         for line in lines:
             kept = [position[i] for i in line if i in position]
             if kept:

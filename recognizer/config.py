@@ -56,3 +56,30 @@ class RecognizerConfig:
         if unknown:
             raise ValueError(f"unknown recognizer config keys: {sorted(unknown)}")
         return cls(**d)
+
+
+DECODERS = ("greedy", "beam")
+
+
+def _check(ok: bool, key: str, expected: str, value) -> None:
+    if not ok:
+        raise ValueError(f"{key}: expected {expected}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class RecognizerSettings:
+    """How a trained recognizer is used (``pipeline.yaml``'s ``recognizer`` section): the one place for these defaults."""
+
+    model: str = "words"  # a shipped model name or the path of a .pt checkpoint
+    decoder: str = "greedy"  # greedy (best path) or beam (CTC prefix beam search)
+    beam_width: int = 10  # prefixes the beam decoder keeps
+    min_confidence: float = 0.5  # readings below this are dropped (0.5 beat 0 and 0.3 end to end)
+    batch_size: int = 64  # crops per forward pass
+
+    def __post_init__(self):
+        _check(isinstance(self.model, str) and self.model != "", "model", "a model name or a file path", self.model)
+        _check(self.decoder in DECODERS, "decoder", "greedy or beam", self.decoder)
+        _check(type(self.beam_width) is int and self.beam_width >= 1, "beam_width", "an integer >= 1", self.beam_width)
+        _check(type(self.min_confidence) in (int, float) and 0 <= self.min_confidence <= 1, "min_confidence",
+               "a number from 0 to 1", self.min_confidence)
+        _check(type(self.batch_size) is int and self.batch_size >= 1, "batch_size", "an integer >= 1", self.batch_size)

@@ -6,18 +6,17 @@ file name is the label (``1234.jpg`` reads "1234"; with the separator ``_``, ``1
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from engine.images import IMAGE_SUFFIXES, load_or_skip
+
 from .charset import Charset, UnknownCharacterError, ctc_frames_needed
 from .config import RecognizerConfig
-from .images import IMAGE_SUFFIXES, load_image
 from .transforms import augment, preprocess
-
 
 
 class DataError(ValueError):
@@ -98,13 +97,8 @@ class CropDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, item):
         index, seed = item if isinstance(item, tuple) else (item, -1)
-        sample = self.samples[index]
-        try:
-            image = load_image(sample.path)
-        except ValueError as e:
-            if sample.path not in self._reported:
-                self._reported.add(sample.path)
-                print(f"warning: skipping {e}", file=sys.stderr)
+        image = load_or_skip(self.samples[index].path, self._reported)
+        if image is None:
             return None
         if seed >= 0:
             image = augment(image, np.random.default_rng(seed))

@@ -1,4 +1,4 @@
-"""The Recognizer: load a checkpoint once, read batches of upright crops."""
+"""The Recognizer: a CRNN and its charset, reading batches of upright crops."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,60 +6,52 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .charset import Decoded, beam_decode, greedy_decode
+from engine.inference import inference_copy, resolve_device
+
+from .charset import Charset, Decoded, beam_decode, greedy_decode
 from .checkpoint import build_model, read_checkpoint, resolve_weights
-from .model import fuse_batchnorm
+from .config import RecognizerSettings
+from .model import CRNN
 from .transforms import preprocess
 
-DECODERS = ("greedy", "beam")
 # On CPU, batches smaller than this run on one thread: handing each small op to a second thread
 # costs more than it saves (measured on 2 cores, network alone at batch 1: 89 -> 258 crops/s).
 SINGLE_THREAD_BELOW = 16
 
 
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' asked for, but CUDA is not available")
-    return torch.device(device)
-
-
 class Recognizer:
-    """Reads text from upright crops of any size (RGB uint8 (H, W, 3) numpy arrays).
+    """Reads text from upright crops of any size (RGB uint8 (H, W, 3) or gray (H, W) numpy arrays).
 
-    Each crop is resized as its checkpoint says, read by the CRNN, and decoded greedily or by beam
-    search; see ``recognizer.charset`` for the confidence definition.
+    Each crop is resized as the model's config says, read by the CRNN, and decoded greedily or by beam
+    search; see ``recognizer.charset`` for the confidence definition. The network is copied (batch norm
+    folded), so a model still in training can be validated through a Recognizer without being touched.
     """
 
-    def __init__(self, weights: str | Path, decoder: str = "greedy", beam_width: int = 10,
-                 device: str = "auto", batch_size: int = 64):
-        if decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.path = resolve_weights(weights)
-        ckpt = read_checkpoint(self.path)
-        try:
-            self.model, self.cfg, self.charset = build_model(ckpt)
-        except ValueError as e:
-            raise ValueError(f"{self.path}: {e}") from None
-        self.summary = ckpt.get("summary", {})
-        self.decoder, self.beam_width, self.batch_size = decoder, beam_width, batch_size
+    def __init__(self, model: CRNN, charset: Charset, settings: RecognizerSettings = RecognizerSettings(),
+                 device: str = "auto"):
+        self.cfg, self.charset, self.settings = model.cfg, charset, settings
         self.device = resolve_device(device)
-        self.model = fuse_batchnorm(self.model.eval()).to(self.device)
-        if self.device.type == "cpu":
-            # NHWC convolutions are markedly faster on CPU for this network.
-            self.model.to(memory_format=torch.channels_last)
+        self.model = inference_copy(model, self.device)
+        self.path: Path | None = None
+        self.summary: dict = {}
+
+    @classmethod
+    def load(cls, weights: str | Path | None = None, settings: RecognizerSettings = RecognizerSettings(),
+             device: str = "auto") -> "Recognizer":
+        """From a shipped model name or a .pt file (default: ``settings.model``)."""
+        path = resolve_weights(settings.model if weights is None else weights)
+        ckpt = read_checkpoint(path)
+        model, charset = build_model(ckpt, path)
+        rec = cls(model, charset, settings, device)
+        rec.path, rec.summary = path, ckpt.get("summary", {})
+        return rec
 
     @torch.inference_mode()
     def probabilities(self, crops: list[np.ndarray]) -> np.ndarray:
         """Crops -> per-frame character probabilities (N, T, K), float32."""
-        out = []
-        for i in range(0, len(crops), self.batch_size):
-            batch = np.stack([preprocess(c, self.cfg) for c in crops[i : i + self.batch_size]])
+        out, size = [], self.settings.batch_size
+        for i in range(0, len(crops), size):
+            batch = np.stack([preprocess(c, self.cfg) for c in crops[i : i + size]])
             out.append(self._forward(torch.from_numpy(batch)))
         if not out:
             return np.zeros((0, self.cfg.time_steps, self.charset.num_classes), np.float32)
@@ -83,8 +75,8 @@ class Recognizer:
         return logits.float().softmax(2).permute(1, 0, 2).cpu().numpy()
 
     def decode(self, probs: np.ndarray) -> Decoded:
-        if self.decoder == "beam":
-            return beam_decode(probs, self.charset, self.beam_width)
+        if self.settings.decoder == "beam":
+            return beam_decode(probs, self.charset, self.settings.beam_width)
         return greedy_decode(probs, self.charset)
 
     def __call__(self, crops: list[np.ndarray]) -> list[Decoded]:

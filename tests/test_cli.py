@@ -9,10 +9,10 @@ import torch
 from conftest import write_png
 
 from ocr.cli import main
+from engine.images import load_image
 from recognizer.charset import Charset
 from recognizer.checkpoint import make_checkpoint, resolve_weights, shipped_models
 from recognizer.config import RecognizerConfig
-from recognizer.dataset import load_image
 from recognizer.model import CRNN
 from recognizer.predict import Recognizer
 
@@ -23,7 +23,7 @@ def tiny_weights(tmp_path_factory):
     cfg = RecognizerConfig(width_mult=0.125, hidden=16)
     charset = Charset("abc")
     path = tmp_path_factory.mktemp("w") / "tiny.pt"
-    torch.save(make_checkpoint(CRNN(cfg, charset.num_classes).eval(), cfg, charset), path)
+    torch.save(make_checkpoint(CRNN(cfg, charset.num_classes).eval(), charset), path)
     return path
 
 
@@ -39,12 +39,14 @@ def test_no_detect_writes_json_lines(tiny_weights, images, tmp_path, capsys):
                 + [str(p) for p in images])
     assert code == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    expected = Recognizer(tiny_weights, device="cpu")([load_image(p) for p in images])
+    expected = Recognizer.load(tiny_weights, device="cpu")([load_image(p) for p in images])
     assert [r["image"] for r in records] == [str(p) for p in images]
     for record, reading in zip(records, expected):
-        assert set(record) == {"image", "words", "seconds"} and record["seconds"] >= 0
-        words = [{"text": reading.text, "score": round(reading.confidence, 4)}] if reading.text else []
-        assert record["words"] == words
+        assert set(record) == {"image", "width", "height", "words", "seconds"} and record["seconds"] >= 0
+        assert (record["width"], record["height"]) == (80, 30)
+        words = [{"points": [[0.0, 0.0], [79.0, 0.0], [79.0, 29.0], [0.0, 29.0]], "text": reading.text,
+                  "score": round(reading.confidence, 4), "det_score": 1.0}] if reading.text else []
+        assert record["words"] == words  # the same record shape as with detection: the whole image is the region
     lines = capsys.readouterr().out.splitlines()  # plain text still goes to stdout: path<TAB>text
     assert lines == [f"{p}\t{r.text}" for p, r in zip(images, expected)]
 
@@ -106,6 +108,6 @@ def test_installed_ocr_run_reads_captchas_from_any_folder(tmp_path):
 
 
 def test_a_detector_ships_inside_the_package():
-    from detector.predict import resolve_weights as detector_weights
+    from detector.checkpoint import resolve_weights as detector_weights
 
     assert detector_weights("db").parent.name == "weights"

@@ -4,7 +4,8 @@ import torch
 from conftest import write_png
 
 from recognizer.charset import Charset
-from recognizer.dataset import (CropDataset, DataError, Sample, check_labels, collate, label_from_filename, load_image,
+from engine.images import load_image
+from recognizer.dataset import (CropDataset, DataError, Sample, check_labels, collate, label_from_filename,
                                 read_folder)
 from recognizer.config import RecognizerConfig
 

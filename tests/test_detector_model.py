@@ -8,9 +8,12 @@ import torch
 from detector.dataset import DetectionDataset, collate
 from detector.data import ImageAnnotation
 from detector.losses import balanced_bce, db_loss, dice_loss
-from detector.model import SIZES, DBNet, DetectorConfig, count_parameters
-from detector.predict import Detector, load_model, make_checkpoint, resolve_weights
-from detector.training import TrainConfig, lr_at, step_batch
+from detector.checkpoint import load_model, make_checkpoint, resolve_weights
+from detector.config import SIZES, DetectorConfig, DetectorSettings
+from detector.model import DBNet, count_parameters
+from detector.predict import Detector
+from detector.training import TrainConfig, lr_at
+from engine.training import StepBatches
 from detector.transforms import resize_for_inference
 from conftest import write_png
 
@@ -74,9 +77,9 @@ def test_schedule_and_batches():
     cfg = TrainConfig(steps=100, lr=1.0, warmup_steps=10, batch_size=4)
     assert lr_at(0, cfg) == pytest.approx(0.1) and lr_at(9, cfg) == pytest.approx(1.0)
     assert lr_at(50, cfg) == pytest.approx(0.5 ** 0.9)
-    assert step_batch(10, 7, cfg) == step_batch(10, 7, cfg)
-    assert len(step_batch(3, 0, cfg)) == 4  # fewer images than a batch: images repeat, crops differ
-    assert len({seed for _, seed in step_batch(3, 0, cfg)}) == 4
+    batches = StepBatches(3, 4, seed=0, start=0, stop=1)
+    assert len(batches.batch(0)) == 4  # fewer images than a batch: images repeat, crops differ
+    assert len({seed for _, seed in batches.batch(0)}) == 4
 
 
 def test_checkpoint_round_trip_and_errors(tmp_path):
@@ -98,7 +101,7 @@ def test_detector_returns_quads_in_original_pixels():
     model = DBNet(TINY).eval()
     with torch.no_grad():  # make the network say "text" everywhere: one box covering the whole image
         model.prob_head[-1].bias.fill_(20.0)
-    dets = Detector(model, max_side=64)([np.zeros((100, 200, 3), np.uint8)])[0]
+    dets = Detector(model, DetectorSettings(max_side=64), device="cpu")([np.zeros((100, 200, 3), np.uint8)])[0]
     assert dets.quads.shape == (1, 4, 2) and dets.scores[0] > 0.99
     xs, ys = dets.quads[0, :, 0], dets.quads[0, :, 1]
     assert xs.min() <= 1 and xs.max() >= 198 and ys.min() <= 1 and ys.max() >= 98  # clipped to the input's size
@@ -119,7 +122,7 @@ def test_dataset_makes_crops_with_targets_and_skips_unreadable(tmp_path, capsys)
 
 
 def test_fused_batchnorm_keeps_the_maps():
-    from detector.model import fuse_batchnorm
+    from engine.inference import fuse_batchnorm
 
     torch.manual_seed(0)
     model = DBNet(TINY)
@@ -166,7 +169,7 @@ def test_batched_maps_equal_single_maps_for_same_size_images():
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, (70, 100, 3), dtype=np.uint8) for _ in range(3)]
-    detector = Detector(DBNet(TINY).eval(), max_side=96)
+    detector = Detector(DBNet(TINY).eval(), DetectorSettings(max_side=96), device="cpu")
     batched = detector.probabilities(images)
     for image, (prob, scale) in zip(images, batched):
         single, single_scale = detector.probability(image)
@@ -179,7 +182,7 @@ def test_mixed_sizes_in_one_batch_map_back_to_their_own_pixels():
     with torch.no_grad():  # "text" everywhere: each image gives one box over itself, not over the padded batch
         model.prob_head[-1].bias.fill_(20.0)
     sizes = [(100, 200), (60, 60), (130, 90)]
-    detector = Detector(model, max_side=128, batch_size=2)
+    detector = Detector(model, DetectorSettings(max_side=128, batch_size=2), device="cpu")
     maps = detector.probabilities([np.zeros((h, w, 3), np.uint8) for h, w in sizes])
     assert [m.shape for m, _ in maps] == [(64, 128), (64, 64), (128, 96)]
     dets = detector([np.zeros((h, w, 3), np.uint8) for h, w in sizes])
@@ -188,4 +191,4 @@ def test_mixed_sizes_in_one_batch_map_back_to_their_own_pixels():
         centre = d.quads[0].mean(axis=0)  # unclipped boxes grow past the image, evenly on every side
         assert abs(centre[0] - w / 2) < 3 and abs(centre[1] - h / 2) < 3
     with pytest.raises(ValueError, match="batch_size"):
-        Detector(model, batch_size=0)
+        DetectorSettings(batch_size=0)

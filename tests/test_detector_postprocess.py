@@ -8,6 +8,8 @@ import shapely
 from detector.labels import polygon_area, shrink_polygon
 from detector.postprocess import boxes_from_prob, order_points, unclip
 
+DB = {"bin_thresh": 0.3, "box_thresh": 0.6, "unclip_ratio": 1.5}  # DBNet's usual thresholds
+
 
 def word_box(cx, cy, w, h, degrees=0.0):
     """A word's corners [TL, TR, BR, BL] as read, turned clockwise on screen (y down) by ``degrees``."""
@@ -103,7 +105,7 @@ def make_map():
 
 def test_boxes_are_recovered_at_the_unclip_size_in_image_pixels():
     prob, words, shrunk = make_map()
-    quads, scores = boxes_from_prob(prob, scale=(2.0, 2.0), unclip_ratio=1.5, image_size=(400, 260))
+    quads, scores = boxes_from_prob(prob, scale=(2.0, 2.0), **DB, image_size=(400, 260))
     assert quads.shape == (2, 4, 2) and quads.dtype == np.float32
     assert scores.shape == (2,) and scores.dtype == np.float32 and (scores == 1).all()
     found = sorted(quads, key=lambda q: q[:, 1].mean())  # the axis-aligned word is higher
@@ -121,7 +123,7 @@ def test_boxes_are_recovered_at_the_unclip_size_in_image_pixels():
 
 def test_polygon_mode_returns_grown_contours():
     prob, words, shrunk = make_map()
-    polys, scores = boxes_from_prob(prob, scale=(2.0, 2.0), polygons=True)
+    polys, scores = boxes_from_prob(prob, scale=(2.0, 2.0), **DB, polygons=True)
     assert isinstance(polys, list) and len(polys) == 2 and scores.shape == (2,)
     top = min(polys, key=lambda p: p[:, 1].mean())
     assert top.dtype == np.float32 and top.ndim == 2 and top.shape[1] == 2
@@ -134,35 +136,35 @@ def test_box_thresh_drops_a_faint_region():
     prob = np.zeros((60, 120), dtype=np.float32)
     fill_exact(prob, word_box(30, 30, 40, 12), 0.9)
     fill_exact(prob, word_box(90, 30, 40, 12), 0.4)  # above bin_thresh, below box_thresh
-    quads, scores = boxes_from_prob(prob, bin_thresh=0.3, box_thresh=0.6)
+    quads, scores = boxes_from_prob(prob, **DB)
     assert len(quads) == 1 and scores[0] == pytest.approx(0.9)
     assert quads[0][:, 0].max() < 60
-    assert len(boxes_from_prob(prob, box_thresh=0.3)[0]) == 2
+    assert len(boxes_from_prob(prob, **{**DB, "box_thresh": 0.3})[0]) == 2
 
 
 def test_small_region_is_dropped_by_min_size():
     prob = np.zeros((40, 40), dtype=np.float32)
     prob[20, 10:30] = 1.0  # one pixel tall: grows to about 4 px, under min_size + 2 = 5
-    assert len(boxes_from_prob(prob)[0]) == 0
+    assert len(boxes_from_prob(prob, **DB)[0]) == 0
 
 
 def test_boxes_are_clipped_to_the_image():
     prob = np.zeros((50, 100), dtype=np.float32)
     prob[0:12, 0:40] = 1.0  # touches the map's top-left edge; growing pushes it outside
-    quads, _ = boxes_from_prob(prob, scale=(2.0, 2.0), image_size=(200, 100))
+    quads, _ = boxes_from_prob(prob, scale=(2.0, 2.0), **DB, image_size=(200, 100))
     assert len(quads) == 1 and quads.min() == 0 and quads[..., 0].max() <= 199 and quads[..., 1].max() <= 99
 
 
 def test_empty_map_gives_empty_outputs():
-    quads, scores = boxes_from_prob(np.zeros((32, 48), dtype=np.float32))
+    quads, scores = boxes_from_prob(np.zeros((32, 48), dtype=np.float32), **DB)
     assert quads.shape == (0, 4, 2) and quads.dtype == np.float32
     assert scores.shape == (0,) and scores.dtype == np.float32
-    polys, scores = boxes_from_prob(np.zeros((32, 48)), polygons=True)
+    polys, scores = boxes_from_prob(np.zeros((32, 48)), **DB, polygons=True)
     assert polys == [] and scores.shape == (0,)
 
 
 def test_bad_map_is_rejected():
     with pytest.raises(ValueError, match=r"shape \(H, W\)"):
-        boxes_from_prob(np.zeros((1, 32, 48)))
+        boxes_from_prob(np.zeros((1, 32, 48)), **DB)
     with pytest.raises(ValueError, match="scale"):
-        boxes_from_prob(np.zeros((32, 48)), scale=(0.0, 1.0))
+        boxes_from_prob(np.zeros((32, 48)), scale=(0.0, 1.0), **DB)

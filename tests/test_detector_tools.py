@@ -1,4 +1,4 @@
-"""The detector's command-line tools: threshold sweeps in eval_detector, rescheduling in train_detector."""
+"""The detector's tools: threshold sweeps in eval_detector, rescheduling with ocr-train --resume --steps."""
 import json
 
 import numpy as np
@@ -6,10 +6,12 @@ import pytest
 import torch
 from conftest import write_png
 
+from ocr.train import main as train_main
+
 import eval_detector
-import train_detector
-from detector.model import DBNet, DetectorConfig
-from detector.predict import make_checkpoint
+from detector.checkpoint import make_checkpoint
+from detector.config import DetectorConfig
+from detector.model import DBNet
 
 
 @pytest.fixture
@@ -70,10 +72,10 @@ def test_resume_with_steps_reschedules_the_run(scenes, tmp_path, capsys):
     run = tmp_path / "run"
     common = ["--out", str(run), "--batch-size", "2", "--crop-size", "64", "--workers", "0", "--quiet",
               "--val-max-side", "64"]
-    assert train_detector.main(common + ["--train", str(scenes), "--holdout", str(holdout), "--steps", "6",
+    assert train_main(common + [str(scenes), "--holdout", str(holdout), "--steps", "6",
                                          "--minutes", "0"]) == 0
     assert json.loads(capsys.readouterr().out)["steps"] == 1
-    assert train_detector.main(common + ["--resume", "--steps", "3"]) == 0
+    assert train_main(common + ["--resume", "--steps", "3"]) == 0
     out, err = capsys.readouterr()
     assert "rescheduled: 6 -> 3 steps" in err
     result = json.loads(out)

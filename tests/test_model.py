@@ -2,10 +2,12 @@ import numpy as np
 import pytest
 import torch
 
+from engine.inference import fuse_batchnorm
+
 from recognizer.charset import Charset
 from recognizer.checkpoint import make_checkpoint, read_checkpoint, resolve_weights
-from recognizer.config import RecognizerConfig
-from recognizer.model import CRNN, count_parameters, fuse_batchnorm
+from recognizer.config import RecognizerConfig, RecognizerSettings
+from recognizer.model import CRNN, count_parameters
 from recognizer.predict import Recognizer
 from recognizer.transforms import preprocess, resize_for_model
 
@@ -83,17 +85,17 @@ def test_fused_batchnorm_gives_the_same_logits():
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     model, cfg = _random_model()
     path = tmp_path / "m.pt"
-    torch.save(make_checkpoint(model, cfg, CHARSET, {"note": "test"}), path)
+    torch.save(make_checkpoint(model, CHARSET, {"note": "test"}), path)
     ckpt = read_checkpoint(path)
     assert ckpt["charset"] == CHARSET.chars and ckpt["config"] == cfg.to_dict() and ckpt["summary"]["note"] == "test"
     crops = [np.random.default_rng(i).integers(0, 256, (40, 90, 3), dtype=np.uint8) for i in range(3)]
     x = torch.from_numpy(np.stack([preprocess(c, cfg) for c in crops]))
     with torch.no_grad():
         expected = model(x).softmax(2).permute(1, 0, 2).numpy()
-    rec = Recognizer(path, device="cpu")
+    rec = Recognizer.load(path, device="cpu")
     assert np.allclose(rec.probabilities(crops), expected, atol=1e-4)
     # batch size and the single-thread path for small batches do not change results
-    assert np.allclose(Recognizer(path, device="cpu", batch_size=1).probabilities(crops), expected, atol=1e-4)
+    assert np.allclose(Recognizer.load(path, RecognizerSettings(batch_size=1), device="cpu").probabilities(crops), expected, atol=1e-4)
 
 
 def test_missing_and_foreign_weight_files_are_clear_errors(tmp_path):
@@ -122,10 +124,10 @@ def test_checkpoint_cannot_run_code(tmp_path):
 
 def test_recognizer_rejects_bad_settings(tmp_path):
     model, cfg = _random_model()
-    torch.save(make_checkpoint(model, cfg, CHARSET), tmp_path / "m.pt")
+    torch.save(make_checkpoint(model, CHARSET), tmp_path / "m.pt")
     with pytest.raises(ValueError, match="decoder"):
-        Recognizer(tmp_path / "m.pt", decoder="viterbi")
-    rec = Recognizer(tmp_path / "m.pt", device="cpu")
+        RecognizerSettings(decoder="viterbi")
+    rec = Recognizer.load(tmp_path / "m.pt", device="cpu")
     assert rec.probabilities([]).shape == (0, 32, CHARSET.num_classes)
     with pytest.raises(ValueError, match="shape"):
         rec([np.zeros((4, 4, 4), np.uint8)])

@@ -98,8 +98,9 @@ def test_result_json_schema_and_values(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
     """A detector that calls everything text (one box over the image) and a random tiny recognizer."""
-    from detector.model import DBNet, DetectorConfig
-    from detector.predict import make_checkpoint as det_checkpoint
+    from detector.checkpoint import make_checkpoint as det_checkpoint
+    from detector.config import DetectorConfig
+    from detector.model import DBNet
     from recognizer.charset import Charset
     from recognizer.checkpoint import make_checkpoint
     from recognizer.config import RecognizerConfig
@@ -112,7 +113,7 @@ def tiny_models(tmp_path_factory):
         det.prob_head[-1].bias.fill_(20.0)
     torch.save(det_checkpoint(det), folder / "det.pt")
     cfg = RecognizerConfig(width_mult=0.125, hidden=16)
-    torch.save(make_checkpoint(CRNN(cfg, 4).eval(), cfg, Charset("abc")), folder / "rec.pt")
+    torch.save(make_checkpoint(CRNN(cfg, 4).eval(), Charset("abc")), folder / "rec.pt")
     return ["--detector", str(folder / "det.pt"), "--model", str(folder / "rec.pt"), "--max-side", "128"]
 
 
@@ -166,14 +167,20 @@ def test_ocr_run_names_broken_inputs_and_reads_the_rest(tiny_models, tmp_path, c
     assert captured.out.startswith(f"{tmp_path / 'good.png'}\t")
 
 
+def usage_error(capsys, message: str, argv: list[str]) -> None:
+    """ocr-run stops with exit code 2 and says why."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_ocr_run_out_for_one_image_and_argument_errors(tiny_models, tmp_path, capsys):
     write_png(tmp_path / "a.png", np.zeros((40, 80, 3)))
     assert main([str(tmp_path / "a.png"), "--out", str(tmp_path / "a-out.jpg")] + tiny_models) == 0
     assert Image.open(tmp_path / "a-out.jpg").size == (80, 40)
-    with pytest.raises(SystemExit):
-        main([str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--out", str(tmp_path / "x.jpg")])
-    with pytest.raises(SystemExit):
-        main([str(tmp_path / "a.png"), "--out", str(tmp_path / "x.unknown")])
+    usage_error(capsys, "--out takes one input", [str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--out", str(tmp_path / "x.jpg")])
+    usage_error(capsys, "not an image format", [str(tmp_path / "a.png"), "--out", str(tmp_path / "x.unknown")])
     (tmp_path / "empty").mkdir()
     assert main([str(tmp_path / "empty")] + tiny_models) == 1
     assert "folder holds no images" in capsys.readouterr().err
@@ -197,24 +204,58 @@ def test_spotting_needs_the_right_text():
     assert score.hmean == pytest.approx(0.5)
 
 
-def test_evaluate_tool_scores_a_labelled_folder(tiny_models, tmp_path, capsys):
-    import evaluate
+@pytest.fixture(scope="module")
+def reads_a(tmp_path_factory):
+    """A recognizer that reads every crop as "a" with confidence ~1 (its head says 'a' on every frame)."""
+    from recognizer.charset import Charset
+    from recognizer.checkpoint import make_checkpoint
+    from recognizer.config import RecognizerConfig
+    from recognizer.model import CRNN
+
+    model = CRNN(RecognizerConfig(width_mult=0.125, hidden=16), 4).eval()
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.copy_(torch.tensor([0.0, 30.0, 0.0, 0.0]))  # blank, a, b, c
+    path = tmp_path_factory.mktemp("reads-a") / "a.pt"
+    torch.save(make_checkpoint(model, Charset("abc")), path)
+    return str(path)
+
+
+@pytest.mark.parametrize("truth,spotted", [("A!", 1.0), ("b", 0.0)])
+def test_ocr_eval_scores_a_labelled_folder_of_photos(tiny_models, reads_a, tmp_path, capsys, truth, spotted):
+    from ocr.evaluate import main as eval_main
 
     (tmp_path / "images").mkdir()
     write_png(tmp_path / "images" / "img_1.png", np.full((64, 128, 3), 127))
     # one word covering most of the image (the tiny detector finds one box over everything), one '###'
     (tmp_path / "labels.jsonl").write_text(json.dumps({"image": "img_1.png", "words": [
-        {"points": [[2, 2], [125, 2], [125, 61], [2, 61]], "text": "Hello!"},
+        {"points": [[2, 2], [125, 2], [125, 61], [2, 61]], "text": truth},
         {"points": [[0, 0], [4, 0], [4, 4], [0, 4]], "text": "###"}]}) + "\n")
-    # the one box stays the image's size; random readings are kept whatever their confidence
-    (tmp_path / "cfg.yaml").write_text("detector:\n  unclip_ratio: 0.01\nrecognizer:\n  min_confidence: 0\n")
-    code = evaluate.main(["--data", str(tmp_path), "--json", "--detector", tiny_models[1], "--model", tiny_models[3],
-                          "--config", str(tmp_path / "cfg.yaml")])
+    (tmp_path / "cfg.yaml").write_text("detector:\n  unclip_ratio: 0.01\n")  # the one box stays the image's size
+    code = eval_main([str(tmp_path), "--json", "--detector", tiny_models[1], "--model", reads_a,
+                      "--config", str(tmp_path / "cfg.yaml")])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["images"] == 1 and out["recognition_words"] == 1
     assert (out["detection"]["precision"], out["detection"]["recall"]) == (1.0, 1.0)
-    assert out["end_to_end"]["recall"] in (0.0, 1.0) and out["seconds_p90"] >= out["seconds_median"] > 0
+    # "a" is the right reading of "A!" once folded, the wrong one of "b"
+    assert out["end_to_end"]["recall"] == out["end_to_end"]["precision"] == out["recognition_accuracy"] == spotted
+    assert out["seconds_p90"] >= out["seconds_median"] > 0
+
+
+def test_ocr_eval_scores_a_folder_of_crops(reads_a, tmp_path, capsys):
+    from ocr.evaluate import main as eval_main
+
+    for name in ("a_1.png", "A_2.png", "ab_3.png", "c_4.png"):
+        write_png(tmp_path / name, np.full((20, 50, 3), 200))
+    (tmp_path / "broken_5.png").write_bytes(b"")
+    assert eval_main([str(tmp_path), "--model", reads_a, "--json", "--errors", str(tmp_path / "err.tsv")]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert (out["count"], out["unreadable"]) == (4, 1) and "broken_5.png" in captured.err
+    assert out["seq_acc"] == 0.25 and out["folded_seq_acc"] == 0.5  # "a" is right for a, and for A once folded
+    assert out["char_acc"] == pytest.approx(1 - 3 / 5)  # distances 0, 1, 1, 1 over 5 characters
+    assert len((tmp_path / "err.tsv").read_text().splitlines()) == 1 + 3
 
 
 def test_ocr_run_refuses_unwritable_or_clashing_outputs(tiny_models, tmp_path, capsys):
@@ -223,22 +264,20 @@ def test_ocr_run_refuses_unwritable_or_clashing_outputs(tiny_models, tmp_path, c
     write_png(tmp_path / "sub" / "a.png", np.zeros((40, 80, 3)))
     assert main([str(tmp_path / "a.png"), "--json", str(tmp_path / "no" / "dir" / "x.jsonl")] + tiny_models) == 2
     assert "cannot write" in capsys.readouterr().err
-    with pytest.raises(SystemExit):  # two inputs named a.png would overwrite each other
-        main([str(tmp_path / "a.png"), str(tmp_path / "sub" / "a.png"), "--out-dir", str(tmp_path / "ann")])
-    with pytest.raises(SystemExit):  # annotated copies would replace the inputs
-        main([str(tmp_path / "a.png"), "--out-dir", str(tmp_path)])
-    with pytest.raises(SystemExit):  # Pillow reads PSD but cannot write it
-        main([str(tmp_path / "a.png"), "--out", str(tmp_path / "a.psd")])
+    usage_error(capsys, "several inputs would write",  # two inputs named a.png would overwrite each other
+                [str(tmp_path / "a.png"), str(tmp_path / "sub" / "a.png"), "--out-dir", str(tmp_path / "ann")])
+    usage_error(capsys, "would overwrite the input images", [str(tmp_path / "a.png"), "--out-dir", str(tmp_path)])
+    usage_error(capsys, "not an image format", [str(tmp_path / "a.png"), "--out", str(tmp_path / "a.psd")])  # Pillow reads PSD, cannot write it
     assert main([str(tmp_path / "a.png"), "--config", str(tmp_path / "sub")] + tiny_models) == 2
     assert "cannot read config file" in capsys.readouterr().err
 
 
-def test_evaluate_handles_an_image_without_words(tiny_models, tmp_path, capsys):
-    import evaluate
+def test_ocr_eval_handles_an_image_without_words(tiny_models, tmp_path, capsys):
+    from ocr.evaluate import main as eval_main
 
     (tmp_path / "images").mkdir()
     write_png(tmp_path / "images" / "empty.png", np.full((64, 128, 3), 127))
     (tmp_path / "labels.jsonl").write_text(json.dumps({"image": "empty.png", "words": []}) + "\n")
-    assert evaluate.main(["--data", str(tmp_path), "--json", "--detector", tiny_models[1], "--model", tiny_models[3]]) == 0
+    assert eval_main([str(tmp_path), "--json", "--detector", tiny_models[1], "--model", tiny_models[3]]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["detection"]["num_gt"] == 0 and out["detection"]["recall"] == 1.0 and out["recognition_words"] == 0

@@ -1,14 +1,15 @@
 import json
 
-import numpy as np
 import pytest
 import torch
 
 from recognizer.charset import Charset
 from recognizer.config import RecognizerConfig
-from recognizer.dataset import load_image, read_folder
+from engine.images import load_image
+from recognizer.config import RecognizerSettings
+from recognizer.dataset import read_folder
 from recognizer.predict import Recognizer
-from recognizer.training import StepBatches, TrainConfig, lr_at, train
+from recognizer.training import TrainConfig, lr_at, train
 
 TINY = RecognizerConfig(width=64, height=32, width_mult=0.25, hidden=64)  # 16 time steps: enough for 4 characters
 
@@ -22,15 +23,6 @@ def test_schedule_warms_up_stays_flat_then_anneals():
     assert lr_at(1000, cfg) == pytest.approx(1e-5)
 
 
-def test_batches_depend_only_on_the_step():
-    full = StepBatches(n=10, batch_size=4, seed=3, start=0, stop=9, augment=True)
-    resumed = StepBatches(n=10, batch_size=4, seed=3, start=5, stop=9, augment=True)
-    assert list(full)[5:] == list(resumed)
-    epoch0 = [i for s in range(2) for i, _ in full.batch(s)]
-    assert len(set(epoch0)) == 8  # no repeats inside an epoch
-    assert all(seed == -1 for _, seed in StepBatches(10, 4, 3, 0, 1, augment=False).batch(0))
-
-
 def test_tiny_model_overfits_captchas_and_decodes_them(captcha_dir, tmp_path):
     torch.manual_seed(0)
     samples = read_folder(captcha_dir)
@@ -38,7 +30,7 @@ def test_tiny_model_overfits_captchas_and_decodes_them(captcha_dir, tmp_path):
     cfg = TrainConfig(steps=200, batch_size=len(samples), lr=3e-3, warmup_steps=20, augment=False, val_every=100)
     result = train(tmp_path, samples, samples, TINY, charset, cfg, workers=0, progress=False)
     assert result["finished"] and result["steps"] == 200 and result["best_val_seq_acc"] == 1.0
-    rec = Recognizer(tmp_path / "best.pt", device="cpu", decoder="beam")
+    rec = Recognizer.load(tmp_path / "best.pt", RecognizerSettings(decoder="beam"), device="cpu")
     readings = rec([load_image(s.path) for s in samples])
     assert [r.text for r in readings] == [s.text for s in samples]
     assert all(0.5 < r.confidence <= 1.0 for r in readings)

@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # use this checkou
 import numpy as np
 import torch
 
-from detector.model import SIZES, DBNet, DetectorConfig, count_parameters, fuse_batchnorm
+from detector.config import SIZES, DetectorConfig, DetectorSettings
+from detector.model import DBNet, count_parameters
 from detector.predict import Detector
 
 
@@ -35,8 +36,9 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=10)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    # A random model is folded as a loaded checkpoint is, so both time what ocr-run runs.
-    detector = Detector(a.weights or fuse_batchnorm(DBNet(DetectorConfig(**SIZES["half"])).eval()), max_side=a.max_side)
+    settings = DetectorSettings(max_side=a.max_side)
+    detector = (Detector.load(a.weights, settings, device="cpu") if a.weights
+                else Detector(DBNet(DetectorConfig(**SIZES["half"])), settings, device="cpu"))
     photo = np.random.default_rng(0).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
     detector([photo])  # warm-up
     times = []

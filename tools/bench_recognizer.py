@@ -14,7 +14,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: keeps 2 thr
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,8 +23,7 @@ import numpy as np
 import torch
 
 from recognizer.charset import Charset
-from recognizer.checkpoint import make_checkpoint
-from recognizer.config import SIZES, RecognizerConfig
+from recognizer.config import SIZES, RecognizerConfig, RecognizerSettings
 from recognizer.model import CRNN, count_parameters
 from recognizer.predict import Recognizer
 
@@ -54,19 +52,15 @@ def main(argv=None) -> int:
     print(f"torch {torch.__version__}, {a.threads} threads, device {a.device}")
     print("| size | rnn | parameters | MB (fp32) | crops/s batch 1 | crops/s batch 64 |")
     print("|---|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as tmp:
-        for size in a.sizes:
-            cfg = RecognizerConfig.from_size(size, rnn=a.rnn)
-            model = CRNN(cfg, charset.num_classes)
-            path = Path(tmp) / f"{size}.pt"
-            torch.save(make_checkpoint(model, cfg, charset), path)
-            results = []
-            for batch in (1, 64):
-                rec = Recognizer(path, device=a.device, batch_size=batch)
-                results.append(crops_per_second(rec, crops, batch, a.seconds))
-            params = count_parameters(model)
-            print(f"| {size} | {a.rnn} | {params / 1e6:.2f} M | {path.stat().st_size / 2**20:.1f} | "
-                  f"{results[0]:.0f} | {results[1]:.0f} |")
+    for size in a.sizes:
+        model = CRNN(RecognizerConfig.from_size(size, rnn=a.rnn), charset.num_classes)
+        results = []
+        for batch in (1, 64):
+            rec = Recognizer(model, charset, RecognizerSettings(batch_size=batch), device=a.device)
+            results.append(crops_per_second(rec, crops, batch, a.seconds))
+        params = count_parameters(model)
+        print(f"| {size} | {a.rnn} | {params / 1e6:.2f} M | {params * 4 / 2**20:.1f} | "
+              f"{results[0]:.0f} | {results[1]:.0f} |")
     return 0
 
 

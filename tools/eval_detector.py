@@ -29,11 +29,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from detector.config import DetectorSettings
 from detector.data import AnnotationError, read_annotations, split_by_names
-from detector.dataset import read_rgb
 from detector.metrics import DetectionScore
 from detector.postprocess import boxes_from_prob
-from detector.predict import BIN_THRESH, BOX_THRESH, UNCLIP_RATIO, Detector
+from detector.predict import Detector
+from engine.images import load_image
+
+DEFAULTS = DetectorSettings()
 
 
 def draw(image: np.ndarray, gt, ignore, quads) -> np.ndarray:
@@ -51,10 +54,10 @@ def main(argv=None) -> int:
     p.add_argument("--data", required=True, help="labels.jsonl folder or ICDAR 2015 ground-truth folder")
     p.add_argument("--weights", required=True, help="a shipped detector name or a .pt file")
     p.add_argument("--only", help="file of image names: evaluate just these (e.g. tools/splits/icdar2015_val.txt)")
-    p.add_argument("--max-side", type=int, nargs="+", default=[1280], help="inference size limit(s)")
-    p.add_argument("--bin-thresh", type=float, nargs="+", default=[BIN_THRESH], help="binarization threshold(s)")
-    p.add_argument("--box-thresh", type=float, nargs="+", default=[BOX_THRESH], help="minimum box score(s)")
-    p.add_argument("--unclip-ratio", type=float, nargs="+", default=[UNCLIP_RATIO], help="unclip ratio(s)")
+    p.add_argument("--max-side", type=int, nargs="+", default=[DEFAULTS.max_side], help="inference size limit(s)")
+    p.add_argument("--bin-thresh", type=float, nargs="+", default=[DEFAULTS.bin_thresh], help="binarization threshold(s)")
+    p.add_argument("--box-thresh", type=float, nargs="+", default=[DEFAULTS.box_thresh], help="minimum box score(s)")
+    p.add_argument("--unclip-ratio", type=float, nargs="+", default=[DEFAULTS.unclip_ratio], help="unclip ratio(s)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--draw", help="write annotated images into this folder")
     p.add_argument("--json", action="store_true")
@@ -67,7 +70,7 @@ def main(argv=None) -> int:
         annotations = read_annotations(Path(a.data))
         if a.only:
             annotations = split_by_names(annotations, set(Path(a.only).read_text().split()))[1]
-        detectors = {side: Detector(a.weights, max_side=side) for side in a.max_side}
+        detectors = {side: Detector.load(a.weights, DetectorSettings(max_side=side), device="cpu") for side in a.max_side}
     except (AnnotationError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -78,7 +81,7 @@ def main(argv=None) -> int:
     images = 0
     for ann in tqdm(annotations, desc="detect", unit="img", file=sys.stderr):
         try:
-            image = read_rgb(ann.image)
+            image = load_image(ann.image)
         except ValueError as e:
             print(f"warning: skipping {e}", file=sys.stderr)
             continue

@@ -17,8 +17,11 @@ import sys
 from multiprocessing import Pool
 from pathlib import Path
 
-import captcha.image
-from captcha.image import ImageCaptcha
+try:
+    import captcha.image
+    from captcha.image import ImageCaptcha
+except ImportError:  # an optional extra: the engine itself never needs it
+    sys.exit("error: make_captchas needs the captcha package: pip install 'crnn-ocr[captcha]' (or captcha==0.7.1)")
 
 DEFAULT_CHARSET = "0123456789abcdefghijklmnopqrstuvwxyz"
 

@@ -26,7 +26,7 @@ import numpy as np
 from make_words import WORDS_CHARSET
 from ocr.crop import crop_quad, quad_size
 from recognizer.dataset import read_folder
-from recognizer.images import load_image
+from engine.images import load_image
 
 SPLITS = Path(__file__).parent / "splits"
 MAX_HEIGHT = 64

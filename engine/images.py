@@ -1,6 +1,7 @@
-"""Reading image files as RGB arrays. Torch-free, so that ``ocr.io`` can use it without loading torch."""
+"""Reading image files as RGB arrays: the one reader every path uses. Torch-free, so `ocr` can use it without torch."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,3 +34,17 @@ def load_image(path: str | Path) -> np.ndarray:
         raise ValueError(f"{path}: no such file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise ValueError(f"{path}: cannot read image ({e.__class__.__name__}: {e})") from None
+
+
+def load_or_skip(path: str | Path, reported: set) -> np.ndarray | None:
+    """``load_image``, or None for an unreadable file, named on stderr the first time (``reported`` remembers).
+
+    For training data: one bad sample must not end an hours-long run.
+    """
+    try:
+        return load_image(path)
+    except ValueError as e:
+        if path not in reported:
+            reported.add(path)
+            print(f"warning: skipping {e}", file=sys.stderr)
+        return None

@@ -1,0 +1,282 @@
+"""ocr-train: train the recognizer on a folder of labelled crops, or the detector on labelled photos.
+
+    ocr-train my-captchas/ --out runs/mine                         # crops named by their text, or labels.tsv
+    ocr-train my-captchas/ --init captcha --folds 5 --out runs/cv  # fine-tune a shipped model; 5-fold CV
+    ocr-train photos/ --holdout val-names.txt --out runs/det       # labels.jsonl or ICDAR gt_*.txt: the detector
+    ocr-train --resume --out runs/mine --minutes 60                # continue exactly where a run stopped
+
+What is trained follows the data: a folder of labelled photos (labels.jsonl, or ICDAR 2015 gt_<image>.txt
+files) trains the detector, anything else the recognizer (--kind forces one). Defaults (steps, batch size,
+learning rate, warm-up, validation interval) are each model's own; flags override them.
+
+The run folder holds best.pt (the best model by validation: pass it to ocr-run --model or --detector),
+last.pt (for --resume), run.json (the run's settings and data fingerprint) and metrics.jsonl. A run stops
+resumably at --minutes or on Ctrl-C. Exit codes: 0 done (or stopped resumably), 2 bad arguments or data.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: keeps 2 threads fast beside other work
+
+import argparse
+import json
+import signal
+import statistics
+import sys
+import threading
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from .io import data_kind
+
+KINDS = ("recognizer", "detector")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="ocr-train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data", nargs="*", help="training folder(s); name a detector folder twice to weigh it double")
+    p.add_argument("--out", default="runs/train", help="run folder (default runs/train)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    p.add_argument("--kind", choices=KINDS, help="what to train (default: from the data)")
+    t = p.add_argument_group("schedule (defaults: the model's own)")
+    t.add_argument("--steps", type=int, help="optimizer steps; with --resume on the detector, a new schedule end")
+    t.add_argument("--minutes", type=float, help="stop (resumably) after this many minutes")
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--warmup", type=int, help="warm-up steps")
+    t.add_argument("--val-every", type=int, help="steps between validations")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="cuda trains in mixed precision")
+    t.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    t.add_argument("--workers", type=int, default=2, help="data-loading processes (default 2; 0 = in this process)")
+    t.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    r = p.add_argument_group("recognizer")
+    r.add_argument("--val", help="validation folder")
+    r.add_argument("--val-split", type=float,
+                   help="hold out this fraction of the data for validation (default 0.1 without --val; 0 = none)")
+    r.add_argument("--folds", type=int, default=0, help="k-fold cross-validation; report mean and spread")
+    r.add_argument("--label-sep", default="_", help="file-name label separator: 'ab12_7.png' reads 'ab12' ('' = off)")
+    r.add_argument("--charset", help="characters the model reads (default: those of the labels, or --init's)")
+    r.add_argument("--init", help="start from these weights (a shipped model name or a .pt file): fine-tuning")
+    r.add_argument("--size", help="network size: recognizer fast (~1 M params, default) or full (~8.7 M); "
+                                  "detector half (2.9 M, default) or full")
+    r.add_argument("--rnn", choices=["lstm", "gru"], default="lstm")
+    r.add_argument("--rgb", action="store_true", help="read RGB instead of grayscale")
+    r.add_argument("--resize", choices=["stretch", "pad"],
+                   help="stretch crops to the input size, or keep the aspect ratio and pad (default stretch, or "
+                        "--init's); preprocessing only, so it may change when fine-tuning")
+    r.add_argument("--width", type=int, default=128)
+    r.add_argument("--height", type=int, default=64)
+    r.add_argument("--epochs", type=float, help="instead of --steps: passes over the training set")
+    r.add_argument("--anneal", type=float, help="fraction of the steps, at the end, over which the rate decays (0.3)")
+    r.add_argument("--no-augment", action="store_true")
+    d = p.add_argument_group("detector")
+    d.add_argument("--holdout", help="file of image names held out of the data for validation")
+    d.add_argument("--crop-size", type=int, help="training crop side in pixels (default 640)")
+    d.add_argument("--val-max-side", type=int, default=1280, help="inference size limit for validation")
+    return p, p.parse_args(argv)
+
+
+def schedule(a, cls, run: dict | None = None) -> dict:
+    """The kind's TrainConfig defaults, then the flags that were given."""
+    given = {"steps": a.steps, "batch_size": a.batch_size, "lr": a.lr, "warmup_steps": a.warmup,
+             "val_every": a.val_every, "seed": a.seed}
+    if cls.__module__.startswith("recognizer"):
+        given.update(anneal_fraction=a.anneal, augment=False if a.no_augment else None)
+    else:
+        given.update(crop_size=a.crop_size)
+    return asdict(cls(**{k: v for k, v in given.items() if v is not None}))
+
+
+def main(argv=None) -> int:
+    p, a = parse_args(argv)
+    out = Path(a.out)
+    if a.resume:
+        if not (out / "run.json").is_file():
+            p.error(f"--resume: {out} holds no run (run.json missing)")
+        run = json.loads((out / "run.json").read_text())
+        kind = run.get("kind", "detector" if "holdout" in run else "recognizer")  # runs before 0.2 had no kind
+        if a.data:
+            print("warning: data folders are ignored with --resume: the run keeps its own", file=sys.stderr)
+    else:
+        if not a.data:
+            p.error("give the training data folder(s), or --resume --out RUN")
+        kinds = {data_kind(folder) for folder in a.data}
+        kind = a.kind or kinds.pop()
+        if not a.kind and kinds:
+            p.error("the folders hold different kinds of data (crops and labelled photos); give --kind")
+        run = None
+    import torch
+
+    torch.set_num_threads(a.threads)
+    from detector.data import AnnotationError
+    from recognizer.dataset import DataError
+
+    # Ctrl-C asks the run to stop at the next step boundary, where its state resumes exactly.
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        if kind == "detector":
+            return train_detector(p, a, out, run, stop.is_set)
+        return train_recognizer(p, a, out, run, stop.is_set)
+    except (AnnotationError, DataError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _report(out: Path, results: list[dict]) -> int:
+    for res in results:
+        print(json.dumps({k: v for k, v in res.items() if k != "train_config"}))
+    if results and not results[-1]["finished"]:
+        print(f"stopped at step {results[-1]['steps']}: continue with ocr-train --resume --out {out}", file=sys.stderr)
+    return 0
+
+
+def _split(samples, fraction: float, seed: int):
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(samples))
+    n_val = int(round(len(samples) * fraction))
+    return [samples[i] for i in order[n_val:]], [samples[i] for i in order[:n_val]]
+
+
+def _folds(samples, k: int, seed: int):
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(samples))
+    for f in range(k):
+        held = set(order[f::k].tolist())
+        yield [s for i, s in enumerate(samples) if i not in held], [s for i, s in enumerate(samples) if i in held]
+
+
+def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
+    from engine.training import fingerprint
+    from recognizer.charset import Charset
+    from recognizer.checkpoint import read_checkpoint, resolve_weights
+    from recognizer.config import SIZES, RecognizerConfig
+    from recognizer.dataset import DataError, read_folder
+    from recognizer.training import TrainConfig, train
+
+    if run is None:
+        if len(a.data) != 1:
+            p.error("the recognizer trains on one folder (merge them, or write one labels.tsv)")
+        size = a.size or "fast"
+        if size not in SIZES:
+            p.error(f"--size {size}: the recognizer's sizes are {', '.join(SIZES)}")
+        run = {"kind": "recognizer", "train": a.data[0], "val": a.val, "val_split": a.val_split,
+               "label_sep": a.label_sep, "charset": a.charset, "init": a.init, "folds": a.folds, "seed": a.seed,
+               "resize": a.resize,
+               "model": RecognizerConfig.from_size(size, rnn=a.rnn, channels=3 if a.rgb else 1,
+                                                   resize=a.resize or "stretch", width=a.width,
+                                                   height=a.height).to_dict()}
+    samples = read_folder(run["train"], run["label_sep"] or None)
+    data = fingerprint(f"{s.path}\t{s.text}" for s in samples)
+    if a.resume and run.get("data", data) != data:
+        raise DataError(f"{run['train']}: the training data changed since the run started ({run['data']['count']} "
+                        f"samples then, {data['count']} now); resuming would reshuffle the validation split. "
+                        "Start a new run instead")
+    init = read_checkpoint(resolve_weights(run["init"])) if run["init"] else None
+    if init and not a.resume:
+        ignored = [flag for flag, value, default in [("--size", a.size, None), ("--rnn", a.rnn, "lstm"),
+                                                     ("--rgb", a.rgb, False), ("--width", a.width, 128),
+                                                     ("--height", a.height, 64), ("--charset", a.charset, None)]
+                   if value != default]
+        if ignored:
+            print(f"warning: {', '.join(ignored)} ignored: --init {run['init']} fixes the network and charset",
+                  file=sys.stderr)
+    model_cfg = RecognizerConfig.from_dict(init["config"] if init else run["model"])
+    if init and run.get("resize"):
+        model_cfg = replace(model_cfg, resize=run["resize"])
+    charset = Charset(init["charset"] if init else run["charset"] or Charset.from_texts(s.text for s in samples).chars)
+
+    if run["folds"]:
+        if not 2 <= run["folds"] <= len(samples):
+            raise DataError(f"--folds must be from 2 to the number of samples ({len(samples)})")
+        splits = [(out / f"fold-{i + 1}", tr, va) for i, (tr, va) in enumerate(_folds(samples, run["folds"], run["seed"]))]
+    elif run["val"]:
+        splits = [(out, samples, read_folder(run["val"], run["label_sep"] or None))]
+    else:
+        splits = [(out, *_split(samples, 0.1 if run["val_split"] is None else run["val_split"], run["seed"]))]
+
+    if a.resume:
+        tcfg = TrainConfig.from_dict(run["train_config"])
+    else:
+        if a.steps and a.epochs:
+            p.error("give --steps or --epochs, not both")
+        tcfg = TrainConfig(**schedule(a, TrainConfig))
+        if a.epochs:
+            tcfg = replace(tcfg, steps=int(round(a.epochs * max(1, len(splits[0][1]) // tcfg.batch_size))))
+        tcfg = replace(tcfg, warmup_steps=min(tcfg.warmup_steps, tcfg.steps // 4))
+        out.mkdir(parents=True, exist_ok=True)
+        run.update(charset=charset.chars, train_config=asdict(tcfg), data=data)
+        (out / "run.json").write_text(json.dumps(run, indent=1))
+    print(f"model: {model_cfg}\ncharset ({len(charset)}): {charset.chars}", file=sys.stderr)
+
+    results = []
+    deadline = time.time() + a.minutes * 60 if a.minutes is not None else None  # for all folds together
+    for run_dir, tr, va in splits:
+        resume = a.resume and (run_dir / "last.pt").is_file()  # under --resume, a fold never started starts now
+        print(f"{run_dir}: {len(tr)} training, {len(va)} validation samples; {tcfg.steps} steps", file=sys.stderr)
+        results.append(train(run_dir, tr, va, model_cfg, charset, tcfg, init_checkpoint=init, resume=resume,
+                             device=a.device, workers=a.workers,
+                             max_minutes=None if deadline is None else max(0.0, (deadline - time.time()) / 60),
+                             checkpoint_minutes=a.checkpoint_minutes, progress=not a.quiet, should_stop=should_stop))
+        if not results[-1]["finished"]:
+            return _report(out, results)
+    _report(out, results)
+    if run["folds"]:
+        accs = [r["best_val_seq_acc"] for r in results]
+        spread = statistics.stdev(accs) if len(accs) > 1 else 0.0
+        print(f"{len(accs)}-fold cross-validation: sequence accuracy mean {statistics.mean(accs):.4f}, "
+              f"std {spread:.4f}, min {min(accs):.4f}, max {max(accs):.4f}")
+    return 0
+
+
+def train_detector(p, a, out: Path, run: dict | None, should_stop) -> int:
+    from detector.config import SIZES, DetectorConfig
+    from detector.data import read_annotations, split_by_names
+    from detector.training import TrainConfig, train
+    from engine.training import fingerprint
+
+    if run is None:
+        size = a.size or "half"
+        if size not in SIZES:
+            p.error(f"--size {size}: the detector's sizes are {', '.join(SIZES)}")
+        run = {"kind": "detector", "train": a.data, "holdout": a.holdout, "model": DetectorConfig(**SIZES[size]).to_dict(),
+               "train_config": schedule(a, TrainConfig)}
+    elif a.steps is not None and a.steps != run["train_config"]["steps"]:
+        print(f"rescheduled: {run['train_config']['steps']} -> {a.steps} steps", file=sys.stderr)
+        run["train_config"]["steps"] = a.steps
+    held = set()
+    if run["holdout"]:
+        holdout = Path(run["holdout"])
+        if not holdout.is_file() and (Path("tools/splits") / holdout.name).is_file():
+            holdout = Path("tools/splits") / holdout.name  # the run was started from another checkout
+        held = set(holdout.read_text().split())
+    train_set, val_set = [], []
+    for folder in run["train"]:
+        tr, va = split_by_names(read_annotations(Path(folder)), held)
+        train_set += tr
+        val_set += [v for v in va if v.image not in {w.image for w in val_set}]
+    data = fingerprint(str(t.image) for t in train_set)
+    if a.resume and run.get("data", data) != data:
+        raise ValueError(f"the training images changed since the run started ({run['data']['count']} then, "
+                         f"{data['count']} now): resuming would not continue the same run; start a new one")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "run.json").write_text(json.dumps({**run, "data": data}, indent=1))
+    print(f"{len(train_set)} training images, {len(val_set)} validation images", file=sys.stderr)
+    result = train(out, train_set, val_set, DetectorConfig.from_dict(run["model"]),
+                   TrainConfig.from_dict(run["train_config"]), resume=a.resume, device=a.device, workers=a.workers,
+                   max_minutes=a.minutes, checkpoint_minutes=a.checkpoint_minutes, val_max_side=a.val_max_side,
+                   progress=not a.quiet, should_stop=should_stop)
+    return _report(out, [result])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
