@@ -111,3 +111,32 @@ def test_a_detector_ships_inside_the_package():
     from detector.checkpoint import resolve_weights as detector_weights
 
     assert detector_weights("db").parent.name == "weights"
+
+
+@pytest.mark.parametrize("command,says", [("ocr-run", "--no-detect"), ("ocr-train", "--resume"),
+                                          ("ocr-eval", "end-to-end")])
+def test_installed_commands_explain_themselves(command, says):
+    script = os.path.join(os.path.dirname(sys.executable), command)
+    module = {"ocr-run": "run", "ocr-train": "train", "ocr-eval": "eval"}[command]
+    cmd = [script, "--help"] if os.path.exists(script) else [sys.executable, "-m", "ocr", module, "--help"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"usage: {command}") and says in proc.stdout
+
+
+def test_python_m_ocr_runs_the_commands(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "ocr", "eval", str(tmp_path)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and "no labelled images" in proc.stderr
+
+
+def test_a_config_that_is_not_a_mapping_is_named_not_echoed(tmp_path, capsys):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+    assert main(["--no-detect", "--config", str(secret), "x.png"]) == 2
+    err = capsys.readouterr().err
+    assert "config: expected a mapping of keys, got a str" in err and "root:x" not in err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("recognizer: [hunter2\n")
+    assert main(["--no-detect", "--config", str(broken), "x.png"]) == 2
+    err = capsys.readouterr().err
+    assert "not valid YAML at line" in err and "hunter2" not in err

@@ -1,5 +1,6 @@
 """The DBNet network, its loss, checkpoints and the Detector wrapper."""
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -192,3 +193,30 @@ def test_mixed_sizes_in_one_batch_map_back_to_their_own_pixels():
         assert abs(centre[0] - w / 2) < 3 and abs(centre[1] - h / 2) < 3
     with pytest.raises(ValueError, match="batch_size"):
         DetectorSettings(batch_size=0)
+
+
+def test_batched_detections_equal_one_by_one_for_mixed_sizes():
+    """Photos of different sizes never share a padded pass, so a photo's boxes do not depend on its neighbours."""
+    torch.manual_seed(3)
+    model = DBNet(TINY).eval()
+    with torch.no_grad():
+        model.prob_head[-1].bias.fill_(0.5)  # a random map with some regions above the thresholds
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 256, size, dtype=np.uint8) for size in [(100, 200, 3), (64, 64, 3), (100, 200, 3),
+                                                                      (130, 90, 3), (100, 200, 3)]]
+    settings = DetectorSettings(max_side=128, batch_size=3, bin_thresh=0.5, box_thresh=0.5)
+    batched = Detector(model, settings, device="cpu")(images)
+    single = Detector(model, replace(settings, batch_size=1), device="cpu")
+    assert sum(len(d.quads) for d in batched) > 0
+    for image, d in zip(images, batched):
+        alone = single([image])[0]
+        np.testing.assert_allclose(d.quads, alone.quads, atol=1e-3)
+        np.testing.assert_allclose(d.scores, alone.scores, atol=1e-5)
+
+
+def test_predictor_never_touches_a_model_in_training():
+    model = DBNet(TINY).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    Detector(model, DetectorSettings(max_side=64), device="cpu")([np.zeros((64, 64, 3), np.uint8)])
+    assert model.training and all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # not folded

@@ -8,6 +8,7 @@ from captcha.image import DEFAULT_FONTS
 from PIL import Image, ImageDraw, ImageFont
 
 import make_words
+import synth.text as synth_text
 from ocr.crop import crop_quad, quad_size
 from recognizer.dataset import read_folder
 from recognizer.metrics import fold_text, text_metrics
@@ -36,12 +37,12 @@ def test_generator_is_deterministic_and_respects_the_charset(tmp_path, word_args
     samples = read_folder(tmp_path / "a")
     assert len(samples) == 12
     for s in samples:
-        assert s.text and set(s.text) <= set(make_words.WORDS_CHARSET) and len(s.text) <= make_words.MAX_LEN
-        assert Image.open(s.path).height <= make_words.OUT_HEIGHT
+        assert s.text and set(s.text) <= set(synth_text.WORDS_CHARSET) and len(s.text) <= synth_text.MAX_LEN
+        assert Image.open(s.path).height <= synth_text.OUT_HEIGHT
 
 
 def test_word_list_keeps_plain_ascii_words(word_args):
-    assert make_words.load_words(word_args[1]) == ("Banana", "apple", "kiwi")
+    assert synth_text.load_words(word_args[1]) == ("Banana", "apple", "kiwi")
 
 
 def test_plain_rendering_draws_the_label(tmp_path, word_args):
@@ -54,9 +55,9 @@ def test_plain_rendering_draws_the_label(tmp_path, word_args):
     expected = Image.new("L", (right - left + 20, bottom - top + 20), 255)
     ImageDraw.Draw(expected).text((10 - left, 10 - top), sample.text, font=font, fill=0)
     expected = np.asarray(expected, dtype=int)
-    if expected.shape[0] > make_words.OUT_HEIGHT:  # the generator caps the height the same way
-        scale = make_words.OUT_HEIGHT / expected.shape[0]
-        expected = cv2.resize(expected.astype(np.uint8), (round(expected.shape[1] * scale), make_words.OUT_HEIGHT),
+    if expected.shape[0] > synth_text.OUT_HEIGHT:  # the generator caps the height the same way
+        scale = synth_text.OUT_HEIGHT / expected.shape[0]
+        expected = cv2.resize(expected.astype(np.uint8), (round(expected.shape[1] * scale), synth_text.OUT_HEIGHT),
                               interpolation=cv2.INTER_AREA).astype(int)
     assert written.shape == expected.shape
     assert np.abs(written - expected).mean() < 3  # JPEG noise only

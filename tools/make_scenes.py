@@ -20,7 +20,9 @@ import cv2
 import numpy as np
 from PIL import ImageFont
 
-import make_words as mw
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages
+
+import synth.text as mw  # noqa: E402
 
 
 def place_word(canvas: np.ndarray, occupied: np.ndarray, text: str, font_path: str,
@@ -77,7 +79,7 @@ def make_scene(index: int, seed: int, plain: bool, res: mw.Resources) -> tuple[n
 
 def _work(args):
     index, out, seed, plain = args
-    image, words = make_scene(index, seed, plain, mw._RES)
+    image, words = make_scene(index, seed, plain, mw.worker_resources())
     name = f"scene_{index:07d}.jpg"
     cv2.imwrite(str(Path(out) / "images" / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
     return {"image": name, "words": words}

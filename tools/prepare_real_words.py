@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # use this checkou
 import cv2
 import numpy as np
 
-from make_words import WORDS_CHARSET
+from synth.text import WORDS_CHARSET
 from ocr.crop import crop_quad, quad_size
 from recognizer.dataset import read_folder
 from engine.images import load_image

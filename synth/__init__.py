@@ -1,0 +1,1 @@
+"""Synthetic training data for the generators in tools/ (repository-only, not installed)."""

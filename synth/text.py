@@ -1,0 +1,275 @@
+"""Synthetic text shared by the generators (tools/make_words.py, tools/make_scenes.py): words, fonts, photos,
+rendering and degradation. Repository-only (not installed); imports nothing of the engine.
+
+Needs (Debian): wamerican, fonts-* packages (see README: "Scene-text words"), and wallpaper packages that
+hold real photographs (plasma-workspace-wallpapers, mate-backgrounds, lomiri-wallpapers-16.04). Fonts and
+photos are looked up under /usr/share/fonts and /usr/share/{wallpapers,backgrounds}.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from multiprocessing import Pool
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+WORDS_CHARSET = ("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                 "!\"#$%&'()*+,-./:;?@[]")
+DEFAULT_WORDS = "/usr/share/dict/american-english"
+DEFAULT_FONT_DIRS = ["/usr/share/fonts"]
+DEFAULT_PHOTO_DIRS = ["/usr/share/wallpapers", "/usr/share/backgrounds"]
+MAX_LEN = 22  # fits 32 time steps with room for repeated letters
+OUT_HEIGHT = 64  # crops taller than this are scaled down: the recognizer reads 64 rows anyway
+
+
+@dataclass(frozen=True)
+class Resources:
+    words: tuple[str, ...]
+    fonts: tuple[str, ...]
+    photos: tuple[str, ...]
+
+
+def load_words(path: str) -> tuple[str, ...]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="ignore").split()
+    except FileNotFoundError:
+        raise SystemExit(f"error: word list {path} not found: apt-get install wamerican, or pass --words FILE")
+    words = sorted({w for w in lines if w.isascii() and w.isalpha() and 1 <= len(w) <= MAX_LEN})
+    if not words:
+        raise SystemExit(f"error: {path}: no usable words")
+    return tuple(words)
+
+
+def renders_latin(path: str) -> bool:
+    """Drop fonts without Latin letters or digits (symbol and non-Latin faces draw boxes or nothing)."""
+    try:
+        font = ImageFont.truetype(path, 24)
+        masks = [bytes(font.getmask(c)) for c in "aeg4RQ"]
+    except OSError:
+        return False
+    return all(masks) and len(set(masks)) == len(masks)
+
+
+def find_files(dirs: list[str], suffixes: set[str]) -> list[str]:
+    found = []
+    for d in dirs:
+        if Path(d).is_dir():
+            found += [str(p) for p in Path(d).rglob("*") if p.suffix.lower() in suffixes and p.is_file()]
+    return sorted(set(found))
+
+
+def find_photos(dirs: list[str], min_side: int = 600) -> list[str]:
+    """Photographs are large JPEGs; abstract wallpapers in those packages are mostly PNG or SVG."""
+    photos = []
+    for path in find_files(dirs, {".jpg", ".jpeg"}):
+        try:
+            with Image.open(path) as im:
+                if min(im.size) >= min_side:
+                    photos.append(path)
+        except OSError:
+            continue
+    return photos
+
+
+def random_text(rng: np.random.Generator, words: tuple[str, ...]) -> str:
+    kind = rng.random()
+    if kind < 0.12:  # numbers: prices, times, phone-like, plain
+        n = lambda k: "".join(str(d) for d in rng.integers(0, 10, k))  # noqa: E731
+        forms = [n(int(rng.integers(1, 7))), f"{n(int(rng.integers(1, 4)))}.{n(2)}", f"{n(2)}:{n(2)}",
+                 f"{n(3)}-{n(4)}", f"${n(int(rng.integers(1, 4)))}", f"{n(int(rng.integers(1, 3)))}%"]
+        return forms[int(rng.integers(len(forms)))]
+    if kind < 0.2:  # codes: letters and digits mixed
+        pool = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+        return "".join(pool[i] for i in rng.integers(0, len(pool), int(rng.integers(2, 9))))
+    word = words[int(rng.integers(len(words)))]
+    case = rng.random()
+    word = word.lower() if case < 0.45 else word.upper() if case < 0.75 else word.capitalize()
+    if rng.random() < 0.15:
+        word = word + str(rng.choice([".", ",", "!", "?", ":", ";", "'s", "-"]))
+    elif rng.random() < 0.05:
+        left, right = [("(", ")"), ('"', '"'), ("'", "'"), ("[", "]")][int(rng.integers(4))]
+        word = left + word + right
+    return word[:MAX_LEN]
+
+
+_PHOTO_CACHE: dict[str, np.ndarray] = {}
+
+
+def load_photo(path: str, max_side: int = 1024) -> np.ndarray:
+    """A photo as RGB uint8 at most ``max_side`` pixels across, decoded once per process."""
+    if path not in _PHOTO_CACHE:
+        with Image.open(path) as im:
+            im.draft("RGB", (max_side, max_side))  # JPEG decodes straight to a reduced size
+            im = im.convert("RGB")
+            im.thumbnail((max_side, max_side))
+            _PHOTO_CACHE[path] = np.asarray(im)
+    return _PHOTO_CACHE[path]
+
+
+def background(rng: np.random.Generator, photos: tuple[str, ...], h: int, w: int) -> np.ndarray:
+    """RGB float32 (h, w, 3): a random crop of a photo, a flat colour, or a gradient."""
+    kind = rng.random()
+    if photos and kind < 0.55:
+        photo = load_photo(photos[int(rng.integers(len(photos)))])
+        # A window of the photo seen at a random zoom: cut the source region first, then resize it.
+        zoom = rng.uniform(1.0, 3.0)
+        ch, cw = min(photo.shape[0], max(1, int(h * zoom))), min(photo.shape[1], max(1, int(w * zoom)))
+        y, x = int(rng.integers(0, photo.shape[0] - ch + 1)), int(rng.integers(0, photo.shape[1] - cw + 1))
+        return cv2.resize(photo[y : y + ch, x : x + cw], (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+    a = rng.uniform(0, 255, 3).astype(np.float32)
+    if kind < 0.8:
+        return np.broadcast_to(a, (h, w, 3)).copy()
+    b = rng.uniform(0, 255, 3).astype(np.float32)
+    t = np.linspace(0, 1, w if rng.random() < 0.5 else h, dtype=np.float32)
+    t = t[None, :, None] if t.shape[0] == w else t[:, None, None]
+    return np.broadcast_to(a + (b - a) * t, (h, w, 3)).copy()
+
+
+def contrasting_colour(rng: np.random.Generator, bg_mean: np.ndarray) -> np.ndarray:
+    """A colour whose luminance differs from the background's by at least 70 (of 255)."""
+    lum = lambda c: float(c @ np.array([0.299, 0.587, 0.114]))  # noqa: E731
+    for _ in range(20):
+        c = rng.uniform(0, 255, 3)
+        if abs(lum(c) - lum(bg_mean)) >= 70:
+            return c
+    return np.zeros(3) if lum(bg_mean) > 127 else np.full(3, 255.0)
+
+
+def text_mask(text: str, font: ImageFont.FreeTypeFont, pad: int, stroke: int = 0) -> np.ndarray:
+    """Float32 coverage (0..1) of the text drawn with its ink box ``pad`` pixels from every edge."""
+    left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
+    canvas = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
+    ImageDraw.Draw(canvas).text((pad - left, pad - top), text, font=font, fill=255, stroke_width=stroke,
+                                stroke_fill=255)
+    return np.asarray(canvas, dtype=np.float32) / 255.0
+
+
+def warp(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Curvature, perspective and rotation applied to a coverage mask (output keeps the ink inside)."""
+    h, w = mask.shape
+    if rng.random() < 0.15:  # bend the baseline along a sine arc
+        amp = rng.uniform(0.05, 0.2) * h
+        xs = np.arange(w, dtype=np.float32)
+        shift = (amp * np.sin(np.pi * xs / w + rng.uniform(-0.5, 0.5))).astype(np.float32)
+        pad = int(math.ceil(amp)) + 1
+        mask = cv2.copyMakeBorder(mask, pad, pad, 0, 0, cv2.BORDER_CONSTANT, 0)
+        map_x = np.broadcast_to(xs, mask.shape).astype(np.float32)
+        map_y = (np.arange(mask.shape[0], dtype=np.float32)[:, None] + shift[None, :] - amp / 2).astype(np.float32)
+        mask = cv2.remap(mask, map_x, map_y, cv2.INTER_LINEAR, borderValue=0)
+        h, w = mask.shape
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    jitter = rng.uniform(-0.08, 0.08, (4, 2)) * [h, h]
+    angle = math.radians(rng.normal(0, 2.5))
+    c, s = math.cos(angle), math.sin(angle)
+    centred = src - [w / 2, h / 2] + jitter
+    dst = (centred @ np.float32([[c, s], [-s, c]])).astype(np.float32)
+    dst -= dst.min(axis=0)
+    out_w, out_h = int(math.ceil(dst[:, 0].max())) + 1, int(math.ceil(dst[:, 1].max())) + 1
+    m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+    return cv2.warpPerspective(mask, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderValue=0)
+
+
+def render_plain(text: str, font_path: str, size: int = 40) -> np.ndarray:
+    """The word with every distortion off: black on white, its ink box size // 4 pixels from each edge."""
+    mask = text_mask(text, ImageFont.truetype(font_path, size), pad=size // 4)
+    gray = np.round(255 * (1 - mask)).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
+def render(text: str, font_path: str, photos: tuple[str, ...], rng: np.random.Generator) -> np.ndarray:
+    """One distorted word crop, RGB uint8."""
+    size = int(rng.integers(26, 64))
+    font = ImageFont.truetype(font_path, size)
+    stroke = int(rng.integers(1, 3)) if rng.random() < 0.1 else 0
+    mask = warp(text_mask(text, font, pad=size // 2, stroke=stroke), rng)
+    ys, xs = np.nonzero(mask > 0.1)
+    if len(ys) == 0:
+        raise ValueError(f"font {font_path} drew nothing for {text!r}")
+    # Crop as a detector would: loose or tight margins around the ink (a little may be cut off).
+    ink_h = ys.max() - ys.min() + 1
+    m = lambda lo, hi: int(rng.uniform(lo, hi) * ink_h)  # noqa: E731
+    y0, y1 = max(0, ys.min() - m(-0.03, 0.35)), min(mask.shape[0], ys.max() + 1 + m(-0.03, 0.35))
+    x0, x1 = max(0, xs.min() - m(-0.02, 0.5)), min(mask.shape[1], xs.max() + 1 + m(-0.02, 0.5))
+    mask = mask[y0:y1, x0:x1]
+    h, w = mask.shape
+    bg = background(rng, photos, h, w)
+    fg = contrasting_colour(rng, bg.reshape(-1, 3).mean(axis=0))
+    if rng.random() < 0.15:  # drop shadow in a darker or lighter tone
+        shadow = np.roll(mask, (int(rng.integers(1, 4)), int(rng.integers(1, 4))), axis=(0, 1))
+        tone = bg.reshape(-1, 3).mean(axis=0) * rng.uniform(0.2, 0.6)
+        bg = bg * (1 - shadow[..., None] * 0.7) + tone * shadow[..., None] * 0.7
+    fill = fg + rng.normal(0, 12, 3)  # slight colour variation across words
+    img = bg * (1 - mask[..., None]) + fill * mask[..., None]
+    return degrade(np.clip(img, 0, 255).astype(np.uint8), rng)
+
+
+def degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Camera and compression artefacts: blur, low resolution, noise, JPEG, border lines."""
+    h, w = img.shape[:2]
+    if rng.random() < 0.1:  # a border or frame edge caught by a loose crop
+        cv2.rectangle(img, (0, 0), (w - 1, h - 1), [int(v) for v in rng.integers(0, 256, 3)], int(rng.integers(1, 3)))
+    if rng.random() < 0.35:
+        sigma = rng.uniform(0.4, 1.6)
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    if rng.random() < 0.3:  # seen from afar: shrink, then back up
+        f = rng.uniform(0.3, 0.7)
+        small = cv2.resize(img, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+        img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.3:
+        img = np.clip(img + rng.normal(0, rng.uniform(3, 12), img.shape), 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(20, 90))])
+        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    return img
+
+
+_RES: Resources | None = None  # each worker process's resources, set once by run_jobs
+
+
+def _init(res: Resources) -> None:
+    global _RES
+    _RES = res
+    cv2.setNumThreads(1)
+
+
+def run_jobs(work, jobs: list, res: Resources, workers: int, desc: str, chunksize: int) -> list:
+    """``work(job)`` for every job, in order, in ``workers`` processes that each hold ``res``; with progress."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(jobs), desc=desc, unit="img", file=sys.stderr) as bar:
+        results = []
+        if workers <= 1:
+            _init(res)
+            for job in jobs:
+                results.append(work(job))
+                bar.update(1)
+            return results
+        with Pool(workers, initializer=_init, initargs=(res,)) as pool:
+            for result in pool.imap(work, jobs, chunksize=chunksize):
+                results.append(result)
+                bar.update(1)
+        return results
+
+
+def load_resources(words: str, font_dirs: list[str], photo_dirs: list[str]) -> Resources:
+    fonts = [f for f in find_files(font_dirs, {".ttf", ".otf"}) if renders_latin(f)]
+    if not fonts:
+        raise SystemExit(f"error: no usable fonts under {', '.join(font_dirs)}: install fonts-* packages "
+                         "(README: Synthetic words) or pass --fonts DIR")
+    photos = find_photos(photo_dirs)
+    if not photos:
+        print(f"warning: no photographs under {', '.join(photo_dirs)}: backgrounds will be flat and gradient "
+              "fills only (install plasma-workspace-wallpapers, mate-backgrounds)", file=sys.stderr)
+    return Resources(load_words(words), tuple(fonts), tuple(photos))
+
+
+
+
+def worker_resources() -> Resources:
+    """The resources ``run_jobs`` gave this process."""
+    assert _RES is not None, "only inside run_jobs"
+    return _RES
