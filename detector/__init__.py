@@ -1,1 +1,1 @@
-"""Text localization (a DBNet-style detector): not built yet; see issue 4."""
+"""Text localization: a DBNet-style detector (network, targets, post-processing, training, Detector)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.inference import inference_copy, resolve_device
+from engine.inference import Predictor
 
 from .checkpoint import load_model, resolve_weights
 from .config import DetectorSettings
@@ -22,29 +22,24 @@ class Detections:
     scores: np.ndarray  # (N,) float32: mean text probability inside each region
 
 
-class Detector:
+class Detector(Predictor):
     """Finds words in RGB uint8 images of any size; see ``detector.postprocess`` for the thresholds.
 
     The network is copied (batch norm folded), so a model still in training can be validated through a
     Detector without being touched.
     """
 
-    def __init__(self, model: DBNet, settings: DetectorSettings = DetectorSettings(), device: str = "auto"):
+    def __init__(self, model: DBNet, settings: DetectorSettings = DetectorSettings(), device: str = "auto", *,
+                 path: Path | None = None, summary: dict | None = None):
+        super().__init__(model, device, path, summary)
         self.settings, self.mean, self.std = settings, model.cfg.mean, model.cfg.std
-        self.device = resolve_device(device)
-        self.model = inference_copy(model, self.device)
-        self.path: Path | None = None
-        self.summary: dict = {}
 
     @classmethod
     def load(cls, weights: str | Path | None = None, settings: DetectorSettings = DetectorSettings(),
              device: str = "auto") -> "Detector":
         """From a shipped model name or a .pt file (default: ``settings.model``)."""
-        path = resolve_weights(settings.model if weights is None else weights)
-        model, summary = load_model(path)
-        detector = cls(model, settings, device)
-        detector.path, detector.summary = path, summary
-        return detector
+        model, summary = load_model(path := resolve_weights(weights or settings.model))
+        return cls(model, settings, device, path=path, summary=summary)
 
     def probability(self, image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
         """The text probability map of one image at its inference size, and the factors back to the input."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -38,12 +39,22 @@ def fuse_batchnorm(model: nn.Module) -> nn.Module:
     return model
 
 
-def inference_copy(model: nn.Module, device: torch.device) -> nn.Module:
-    """A private copy of ``model`` for inference: eval mode, batch norm folded, on ``device`` (NHWC on CPU).
+def inference_copy(model: nn.Module, device: str = "auto") -> tuple[nn.Module, torch.device]:
+    """A private copy of ``model`` for inference (eval mode, batch norm folded, NHWC on CPU) and its device.
 
     A copy, so a network still in training is never modified by the predictor validating it.
     """
-    model = fuse_batchnorm(copy.deepcopy(model).eval()).to(device)
-    if device.type == "cpu":
+    dev = resolve_device(device)
+    model = fuse_batchnorm(copy.deepcopy(model).eval()).to(dev)
+    if dev.type == "cpu":
         model.to(memory_format=torch.channels_last)  # NHWC convolutions are markedly faster on CPU
-    return model
+    return model, dev
+
+
+class Predictor:
+    """What the Detector and the Recognizer share: a private inference copy of their network (see
+    ``inference_copy``) and, for a loaded model, the file it came from and its training summary."""
+
+    def __init__(self, model: nn.Module, device: str = "auto", path: Path | None = None, summary: dict | None = None):
+        self.model, self.device = inference_copy(model, device)
+        self.path, self.summary = path, summary or {}

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.inference import inference_copy, resolve_device
+from engine.inference import Predictor
 
 from .charset import Charset, Decoded, beam_decode, greedy_decode
 from .checkpoint import build_model, read_checkpoint, resolve_weights
@@ -19,7 +19,7 @@ from .transforms import preprocess
 SINGLE_THREAD_BELOW = 16
 
 
-class Recognizer:
+class Recognizer(Predictor):
     """Reads text from upright crops of any size (RGB uint8 (H, W, 3) or gray (H, W) numpy arrays).
 
     Each crop is resized as the model's config says, read by the CRNN, and decoded greedily or by beam
@@ -28,23 +28,16 @@ class Recognizer:
     """
 
     def __init__(self, model: CRNN, charset: Charset, settings: RecognizerSettings = RecognizerSettings(),
-                 device: str = "auto"):
+                 device: str = "auto", *, path: Path | None = None, summary: dict | None = None):
+        super().__init__(model, device, path, summary)
         self.cfg, self.charset, self.settings = model.cfg, charset, settings
-        self.device = resolve_device(device)
-        self.model = inference_copy(model, self.device)
-        self.path: Path | None = None
-        self.summary: dict = {}
 
     @classmethod
     def load(cls, weights: str | Path | None = None, settings: RecognizerSettings = RecognizerSettings(),
              device: str = "auto") -> "Recognizer":
         """From a shipped model name or a .pt file (default: ``settings.model``)."""
-        path = resolve_weights(settings.model if weights is None else weights)
-        ckpt = read_checkpoint(path)
-        model, charset = build_model(ckpt, path)
-        rec = cls(model, charset, settings, device)
-        rec.path, rec.summary = path, ckpt.get("summary", {})
-        return rec
+        ckpt = read_checkpoint(path := resolve_weights(weights or settings.model))
+        return cls(*build_model(ckpt, path), settings, device, path=path, summary=ckpt.get("summary", {}))
 
     @torch.inference_mode()
     def probabilities(self, crops: list[np.ndarray]) -> np.ndarray:
