@@ -8,24 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.layers import BasicBlock, conv_bn
+
 from .config import DetectorConfig
-
-
-def conv_bn(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(cout),
-                         nn.ReLU(inplace=True))
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int):
-        super().__init__()
-        self.conv1 = conv_bn(cin, cout, 3, stride)
-        self.conv2 = nn.Sequential(nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
-        self.skip = (nn.Identity() if stride == 1 and cin == cout else
-                     nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.conv2(self.conv1(x)) + self.skip(x))
 
 
 class Backbone(nn.Module):
@@ -101,7 +86,4 @@ class DBNet(nn.Module):
             out["binary"] = torch.sigmoid(self.cfg.k * (torch.sigmoid(prob_logits) - thresh))
         return out
 
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 

@@ -18,6 +18,15 @@ import numpy as np
 
 BLANK = 0
 
+# One charset for every reader of words (scene text, documents), fixed before training (issue 11): printable
+# ASCII without the space (words are read one at a time), the accented Latin letters of the Western and Central
+# European languages, and the signs real text carries.
+PRINTABLE_ASCII = "".join(chr(c) for c in range(33, 127))
+ACCENTED_LATIN = ("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïñòóôõöøùúûüýþÿ"
+                  "ĀāĂăĄąĆćČčĎďĒēĘęĚěĞğĪīİıŁłŃńŇňŌōŐőŒœŘřŚśŞşŠšŢţŤťŪūŮůŰűŸŹźŻżŽž")
+SIGNS = "€£¥¢°§©®™±×÷«»¿¡µ¶·–—‘’‚“”„…•†‰′″"
+LATIN = PRINTABLE_ASCII + ACCENTED_LATIN + SIGNS
+
 
 class UnknownCharacterError(ValueError):
     """A label holds a character outside the charset."""

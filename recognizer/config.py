@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass, fields
 SIZES = {
     "fast": {"width_mult": 0.25, "hidden": 128},
     "full": {"width_mult": 1.0, "hidden": 256},
+    "resnet": {"backbone": "resnet", "width_mult": 1.0, "hidden": 192},  # issue 11's candidate for `words`
 }
+BACKBONES = ("vgg", "resnet")
 RESIZE_MODES = ("stretch", "pad")
 RNN_KINDS = ("lstm", "gru")
 
@@ -21,6 +23,7 @@ class RecognizerConfig:
     width_mult: float = 0.25  # CNN channels are (64, 128, 256, 256, 512, 512, 512) times this
     hidden: int = 128  # hidden units per direction in each of the two recurrent layers
     rnn: str = "lstm"  # "lstm" or "gru"
+    backbone: str = "vgg"  # "vgg" (the CRNN paper's CNN) or "resnet" (residual blocks, deeper at the same cost)
 
     def __post_init__(self):
         if self.width % 4 or self.width < 4:
@@ -31,6 +34,8 @@ class RecognizerConfig:
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
         if self.resize not in RESIZE_MODES:
             raise ValueError(f"resize must be one of {RESIZE_MODES}, got {self.resize!r}")
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if self.rnn not in RNN_KINDS:
             raise ValueError(f"rnn must be one of {RNN_KINDS}, got {self.rnn!r}")
         if self.width_mult <= 0 or self.hidden < 1:

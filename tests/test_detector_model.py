@@ -11,7 +11,8 @@ from detector.data import ImageAnnotation
 from detector.losses import balanced_bce, db_loss, dice_loss
 from detector.checkpoint import load_model, make_checkpoint, resolve_weights
 from detector.config import SIZES, DetectorConfig, DetectorSettings
-from detector.model import DBNet, count_parameters
+from detector.model import DBNet
+from engine.layers import count_parameters
 from detector.predict import Detector
 from detector.training import TrainConfig, lr_at
 from engine.training import StepBatches

@@ -7,23 +7,25 @@ from engine.inference import fuse_batchnorm
 from recognizer.charset import Charset
 from recognizer.checkpoint import make_checkpoint, read_checkpoint, resolve_weights
 from recognizer.config import RecognizerConfig, RecognizerSettings
-from recognizer.model import CRNN, count_parameters
+from engine.layers import count_parameters
+from recognizer.model import CRNN
 from recognizer.predict import Recognizer
 from recognizer.transforms import preprocess, resize_for_model
 
 CHARSET = Charset("0123456789abcdefghijklmnopqrstuvwxyz")
 
 
-@pytest.mark.parametrize("size,low,high", [("fast", 0.9e6, 1.1e6), ("full", 8.5e6, 9.0e6)])
-def test_parameter_counts_of_both_sizes(size, low, high):
+@pytest.mark.parametrize("size,low,high", [("fast", 0.9e6, 1.1e6), ("full", 8.5e6, 9.0e6), ("resnet", 2.5e6, 5e6)])
+def test_parameter_counts_of_the_named_sizes(size, low, high):
     model = CRNN(RecognizerConfig.from_size(size), CHARSET.num_classes)
     assert low <= count_parameters(model) <= high
 
 
+@pytest.mark.parametrize("backbone", ["vgg", "resnet"])
 @pytest.mark.parametrize("rnn", ["lstm", "gru"])
 @pytest.mark.parametrize("width,height", [(128, 64), (96, 32)])
-def test_logits_have_one_step_per_four_columns(rnn, width, height):
-    cfg = RecognizerConfig(width=width, height=height, rnn=rnn, width_mult=0.125, hidden=16)
+def test_logits_have_one_step_per_four_columns(rnn, width, height, backbone):
+    cfg = RecognizerConfig(width=width, height=height, rnn=rnn, width_mult=0.125, hidden=16, backbone=backbone)
     logits = CRNN(cfg, 11)(torch.zeros(3, 1, height, width))
     assert logits.shape == (width // 4, 3, 11) and cfg.time_steps == width // 4
 
@@ -59,9 +61,9 @@ def test_preprocess_scales_to_unit_range():
     assert x.shape == (1, 64, 128) and x.dtype == np.float32 and np.allclose(x, 1.0)
 
 
-def _random_model(seed=0):
+def _random_model(seed=0, backbone="vgg"):
     torch.manual_seed(seed)
-    cfg = RecognizerConfig(width_mult=0.125, hidden=16)
+    cfg = RecognizerConfig(width_mult=0.125, hidden=16, backbone=backbone)
     model = CRNN(cfg, CHARSET.num_classes)
     for m in model.modules():  # non-trivial batch-norm statistics
         if isinstance(m, torch.nn.BatchNorm2d):
@@ -72,8 +74,9 @@ def _random_model(seed=0):
     return model.eval(), cfg
 
 
-def test_fused_batchnorm_gives_the_same_logits():
-    model, _ = _random_model()
+@pytest.mark.parametrize("backbone", ["vgg", "resnet"])
+def test_fused_batchnorm_gives_the_same_logits(backbone):
+    model, _ = _random_model(backbone=backbone)
     x = torch.randn(2, 1, 64, 128)
     with torch.no_grad():
         before = model(x)
@@ -131,3 +134,11 @@ def test_recognizer_rejects_bad_settings(tmp_path):
     assert rec.probabilities([]).shape == (0, 32, CHARSET.num_classes)
     with pytest.raises(ValueError, match="shape"):
         rec([np.zeros((4, 4, 4), np.uint8)])
+
+
+def test_the_latin_charset_reads_accents_and_signs_once_each():
+    from recognizer.charset import LATIN
+
+    charset = Charset(LATIN)  # refuses repeated characters
+    assert all(charset.encode(w) for w in "Café €12,50 naïve Straße 20°C Łódź".split()) and " " not in LATIN
+    assert set("abcXYZ019!?@#$%&*()[]{}<>/\\|~^_=+-'\"") <= set(LATIN)

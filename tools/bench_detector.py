@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from detector.config import SIZES, DetectorConfig, DetectorSettings
-from detector.model import DBNet, count_parameters
+from detector.model import DBNet
+from engine.layers import count_parameters
 from detector.predict import Detector
 
 

@@ -24,7 +24,8 @@ import torch
 
 from recognizer.charset import Charset
 from recognizer.config import SIZES, RecognizerConfig, RecognizerSettings
-from recognizer.model import CRNN, count_parameters
+from engine.layers import count_parameters
+from recognizer.model import CRNN
 from recognizer.predict import Recognizer
 
 
