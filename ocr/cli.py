@@ -33,7 +33,8 @@ from .io import InputError, expand_inputs, read_image
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="ocr-run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"Defaults come from {DEFAULT_CONFIG} (a commented copy is pipeline.yaml in the project).")
+        epilog=f"Every setting is listed with its default in {DEFAULT_CONFIG}: copy it, keep what you change, "
+               "and pass it with --config.")
     p.add_argument("inputs", nargs="+", help="image files, folders of images, or glob patterns")
     p.add_argument("--no-detect", action="store_true", help="read each image as one crop (no text detection)")
     p.add_argument("--out", help="annotated image to write (one input only)")
