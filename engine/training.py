@@ -206,7 +206,7 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                     if metrics[score_key] > best:
                         best = metrics[score_key]
                         save_atomic(model_checkpoint(model, run_summary()), best_path)
-                    bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items() if isinstance(v, float)})
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items() if isinstance(v, float) and "/" not in k})
                 start = time.time()  # validation is not training time
             if now - last_ckpt >= checkpoint_minutes * 60 or step == cfg.steps:
                 save_last()

@@ -37,12 +37,12 @@ KINDS = ("recognizer", "detector")
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="ocr-train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("data", nargs="*", help="training folder(s); name a detector folder twice to weigh it double")
+    p.add_argument("data", nargs="*", help="training folder(s); name a folder twice to weigh it double")
     p.add_argument("--out", default="runs/train", help="run folder (default runs/train)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--kind", choices=KINDS, help="what to train (default: from the data)")
     t = p.add_argument_group("schedule (defaults: the model's own)")
-    t.add_argument("--steps", type=int, help="optimizer steps; with --resume on the detector, a new schedule end")
+    t.add_argument("--steps", type=int, help="optimizer steps; with --resume, a new end for the schedule")
     t.add_argument("--minutes", type=float, help="stop (resumably) after this many minutes")
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
@@ -55,12 +55,15 @@ def parse_args(argv):
     t.add_argument("--checkpoint-minutes", type=float, default=5.0)
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     r = p.add_argument_group("recognizer")
-    r.add_argument("--val", help="validation folder")
+    r.add_argument("--val", nargs="+", help="validation folder(s): each is reported apart, best.pt goes by their mean")
+    r.add_argument("--select", choices=["exact", "folded"],
+                   help="best.pt by exact (default) or folded (case-insensitive, letters and digits) accuracy")
     r.add_argument("--val-split", type=float,
                    help="hold out this fraction of the data for validation (default 0.1 without --val; 0 = none)")
     r.add_argument("--folds", type=int, default=0, help="k-fold cross-validation; report mean and spread")
     r.add_argument("--label-sep", default="_", help="file-name label separator: 'ab12_7.png' reads 'ab12' ('' = off)")
-    r.add_argument("--charset", help="characters the model reads (default: those of the labels, or --init's)")
+    r.add_argument("--charset", help="characters the model reads, or a named set: latin (printable ASCII, accented "
+                                     "Latin letters and signs), digits, alnum (default: those of the labels, or --init's)")
     r.add_argument("--init", help="start from these weights (a shipped model name or a .pt file): fine-tuning")
     r.add_argument("--size", help="network size: recognizer fast (~1 M params, default) or full (~8.7 M); "
                                   "detector half (2.9 M, default) or full")
@@ -86,7 +89,7 @@ def schedule(a, cls, run: dict | None = None) -> dict:
     given = {"steps": a.steps, "batch_size": a.batch_size, "lr": a.lr, "warmup_steps": a.warmup,
              "val_every": a.val_every, "seed": a.seed}
     if cls.__module__.startswith("recognizer"):
-        given.update(anneal_fraction=a.anneal, augment=False if a.no_augment else None)
+        given.update(anneal_fraction=a.anneal, augment=False if a.no_augment else None, select=a.select)
     else:
         given.update(crop_size=a.crop_size)
     return asdict(cls(**{k: v for k, v in given.items() if v is not None}))
@@ -100,6 +103,12 @@ def main(argv=None) -> int:
             p.error(f"--resume: {out} holds no run (run.json missing)")
         run = json.loads((out / "run.json").read_text())
         kind = run.get("kind", "detector" if "holdout" in run else "recognizer")  # runs before 0.2 had no kind
+        if a.steps is not None and a.steps != run["train_config"]["steps"]:
+            # A new schedule end: the decay (the detector's, or the recognizer's last anneal fraction) is
+            # recomputed for it, so a run stretches over more sessions or finishes sooner.
+            print(f"rescheduled: {run['train_config']['steps']} -> {a.steps} steps", file=sys.stderr)
+            run["train_config"]["steps"] = a.steps
+            (out / "run.json").write_text(json.dumps(run, indent=1))
         if a.data:
             print("warning: data folders are ignored with --resume: the run keeps its own", file=sys.stderr)
     else:
@@ -157,28 +166,27 @@ def _folds(samples, k: int, seed: int):
 
 def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
     from engine.training import fingerprint
-    from recognizer.charset import Charset
+    from recognizer.charset import NAMED, Charset
     from recognizer.checkpoint import read_checkpoint, resolve_weights
     from recognizer.config import SIZES, RecognizerConfig
     from recognizer.dataset import DataError, read_folder
     from recognizer.training import TrainConfig, train
 
     if run is None:
-        if len(a.data) != 1:
-            p.error("the recognizer trains on one folder (merge them, or write one labels.tsv)")
         size = a.size or "fast"
         if size not in SIZES:
             p.error(f"--size {size}: the recognizer's sizes are {', '.join(SIZES)}")
-        run = {"kind": "recognizer", "train": a.data[0], "val": a.val, "val_split": a.val_split,
+        run = {"kind": "recognizer", "train": a.data, "val": a.val, "val_split": a.val_split,
                "label_sep": a.label_sep, "charset": a.charset, "init": a.init, "folds": a.folds, "seed": a.seed,
                "resize": a.resize,
                "model": RecognizerConfig.from_size(size, rnn=a.rnn, channels=3 if a.rgb else 1,
                                                    resize=a.resize or "stretch", width=a.width,
                                                    height=a.height).to_dict()}
-    samples = read_folder(run["train"], run["label_sep"] or None)
+    folders = [run["train"]] if isinstance(run["train"], str) else run["train"]  # one folder before 0.2
+    samples = [s for folder in folders for s in read_folder(folder, run["label_sep"] or None)]
     data = fingerprint(f"{s.path}\t{s.text}" for s in samples)
     if a.resume and run.get("data", data) != data:
-        raise DataError(f"{run['train']}: the training data changed since the run started ({run['data']['count']} "
+        raise DataError(f"{', '.join(folders)}: the training data changed since the run started ({run['data']['count']} "
                         f"samples then, {data['count']} now); resuming would reshuffle the validation split. "
                         "Start a new run instead")
     init = read_checkpoint(resolve_weights(run["init"])) if run["init"] else None
@@ -193,14 +201,20 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
     model_cfg = RecognizerConfig.from_dict(init["config"] if init else run["model"])
     if init and run.get("resize"):
         model_cfg = replace(model_cfg, resize=run["resize"])
-    charset = Charset(init["charset"] if init else run["charset"] or Charset.from_texts(s.text for s in samples).chars)
+    chars = init["charset"] if init else run["charset"] or Charset.from_texts(s.text for s in samples).chars
+    charset = Charset(NAMED.get(chars, chars))
 
     if run["folds"]:
         if not 2 <= run["folds"] <= len(samples):
             raise DataError(f"--folds must be from 2 to the number of samples ({len(samples)})")
         splits = [(out / f"fold-{i + 1}", tr, va) for i, (tr, va) in enumerate(_folds(samples, run["folds"], run["seed"]))]
     elif run["val"]:
-        splits = [(out, samples, read_folder(run["val"], run["label_sep"] or None))]
+        names = [run["val"]] if isinstance(run["val"], str) else run["val"]
+        val_sets = {}
+        for folder in names:
+            name = Path(folder).name if Path(folder).name not in val_sets else folder
+            val_sets[name] = read_folder(folder, run["label_sep"] or None)
+        splits = [(out, samples, val_sets)]
     else:
         splits = [(out, *_split(samples, 0.1 if run["val_split"] is None else run["val_split"], run["seed"]))]
 
@@ -222,7 +236,8 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
     deadline = time.time() + a.minutes * 60 if a.minutes is not None else None  # for all folds together
     for run_dir, tr, va in splits:
         resume = a.resume and (run_dir / "last.pt").is_file()  # under --resume, a fold never started starts now
-        print(f"{run_dir}: {len(tr)} training, {len(va)} validation samples; {tcfg.steps} steps", file=sys.stderr)
+        n_val = sum(map(len, va.values())) if isinstance(va, dict) else len(va)
+        print(f"{run_dir}: {len(tr)} training, {n_val} validation samples; {tcfg.steps} steps", file=sys.stderr)
         results.append(train(run_dir, tr, va, model_cfg, charset, tcfg, init_checkpoint=init, resume=resume,
                              device=a.device, workers=a.workers,
                              max_minutes=None if deadline is None else max(0.0, (deadline - time.time()) / 60),
@@ -250,9 +265,6 @@ def train_detector(p, a, out: Path, run: dict | None, should_stop) -> int:
             p.error(f"--size {size}: the detector's sizes are {', '.join(SIZES)}")
         run = {"kind": "detector", "train": a.data, "holdout": a.holdout, "model": DetectorConfig(**SIZES[size]).to_dict(),
                "train_config": schedule(a, TrainConfig)}
-    elif a.steps is not None and a.steps != run["train_config"]["steps"]:
-        print(f"rescheduled: {run['train_config']['steps']} -> {a.steps} steps", file=sys.stderr)
-        run["train_config"]["steps"] = a.steps
     held = set()
     if run["holdout"]:
         holdout = Path(run["holdout"])

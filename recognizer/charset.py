@@ -26,6 +26,7 @@ ACCENTED_LATIN = ("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝÞß�
                   "ĀāĂăĄąĆćČčĎďĒēĘęĚěĞğĪīİıŁłŃńŇňŌōŐőŒœŘřŚśŞşŠšŢţŤťŪūŮůŰűŸŹźŻżŽž")
 SIGNS = "€£¥¢°§©®™±×÷«»¿¡µ¶·–—‘’‚“”„…•†‰′″"
 LATIN = PRINTABLE_ASCII + ACCENTED_LATIN + SIGNS
+NAMED = {"latin": LATIN, "digits": "0123456789", "alnum": "0123456789abcdefghijklmnopqrstuvwxyz"}  # for --charset
 
 
 class UnknownCharacterError(ValueError):

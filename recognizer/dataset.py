@@ -62,23 +62,40 @@ def read_folder(root: str | Path, label_sep: str | None = "_") -> list[Sample]:
     return sorted(samples, key=lambda s: str(s.path))
 
 
+def encode_label(sample: Sample, charset: Charset, time_steps: int) -> list[int]:
+    """A sample's label as indices; DataError naming the file when it is empty, holds an unknown character, or
+    needs more CTC frames (length plus adjacent repeats) than the model has time steps."""
+    if not sample.text:
+        raise DataError(f"{sample.path}: empty label")
+    try:
+        labels = charset.encode(sample.text)
+    except UnknownCharacterError as e:
+        raise DataError(f"{sample.path}: {e}") from None
+    if ctc_frames_needed(labels) > time_steps:
+        raise DataError(f"{sample.path}: label {sample.text!r} needs {ctc_frames_needed(labels)} CTC frames "
+                        f"(length plus adjacent repeats) but the model has {time_steps} time steps")
+    return labels
+
+
 def check_labels(samples: list[Sample], charset: Charset, time_steps: int) -> list[list[int]]:
     """Encode every label, or raise DataError naming the first file whose label cannot be learned."""
-    encoded = []
+    return [encode_label(s, charset, time_steps) for s in samples]
+
+
+def fit_labels(samples: list[Sample], charset: Charset, time_steps: int) -> tuple[list[Sample], list[list[int]], list[str]]:
+    """(the samples whose labels can be learned, their encoded labels, why each other one was skipped).
+
+    A big training set always holds a few labels that do not fit (an accent the charset lacks, a word too long
+    for the time steps): they are skipped and counted, never a stop.
+    """
+    kept, encoded, skipped = [], [], []
     for s in samples:
-        if not s.text:
-            raise DataError(f"{s.path}: empty label")
         try:
-            labels = charset.encode(s.text)
-        except UnknownCharacterError as e:
-            raise DataError(f"{s.path}: {e}") from None
-        if ctc_frames_needed(labels) > time_steps:
-            raise DataError(
-                f"{s.path}: label {s.text!r} needs {ctc_frames_needed(labels)} CTC frames "
-                f"(length plus adjacent repeats) but the model has {time_steps} time steps"
-            )
-        encoded.append(labels)
-    return encoded
+            encoded.append(encode_label(s, charset, time_steps))
+            kept.append(s)
+        except DataError as e:
+            skipped.append(str(e))
+    return kept, encoded, skipped
 
 
 class CropDataset(torch.utils.data.Dataset):

@@ -16,16 +16,20 @@ from engine.training import fit, forward, warmup
 from .charset import BLANK, Charset
 from .checkpoint import build_model, make_checkpoint
 from .config import RecognizerConfig, RecognizerSettings
-from .dataset import CropDataset, DataError, Sample, check_labels, collate
-from .metrics import text_metrics
+from .dataset import CropDataset, DataError, Sample, collate, fit_labels
+from .metrics import fold_text, text_metrics
 from .model import CRNN
 from .predict import Recognizer
+
+
+SELECT = ("exact", "folded")
 
 
 @dataclass(frozen=True)
 class TrainConfig(BaseTrainConfig):
     anneal_fraction: float = 0.3  # the learning rate is flat, then cosine-decays over this last part
     augment: bool = True
+    select: str = "exact"  # best.pt by the mean over validation sets of exact, or folded, sequence accuracy
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -60,32 +64,65 @@ def read_validation(samples: list[Sample]) -> tuple[list, list[str]]:
     return images, texts
 
 
-def train(run_dir: str | Path, train_samples: list[Sample], val_samples: list[Sample], model_cfg: RecognizerConfig,
-          charset: Charset, cfg: TrainConfig, *, init_checkpoint: dict | None = None, resume: bool = False,
-          device: str = "auto", workers: int = 2, max_minutes: float | None = None, checkpoint_minutes: float = 5.0,
-          progress: bool = True, should_stop=None) -> dict:
-    """Train (or resume) a recognizer run; returns its summary (``best_val_seq_acc``). DataError on unusable labels."""
+def usable(samples: list[Sample], charset: Charset, time_steps: int, what: str) -> tuple[list[Sample], list]:
+    """The samples whose labels fit, with their encoded labels; the others are counted on stderr, never a stop."""
+    kept, labels, skipped = fit_labels(samples, charset, time_steps)
+    if skipped:
+        print(f"warning: {what}: {len(skipped)} of {len(samples)} labels skipped, e.g. {'; '.join(skipped[:3])}",
+              file=sys.stderr)
+    return kept, labels
+
+
+def validation_metrics(readings: dict[str, list[str]], truths: dict[str, list[str]]) -> dict:
+    """Per validation set, exact and folded sequence accuracy and character accuracy; then their means
+    (``seq_acc``, ``folded_seq_acc``, ``char_acc``), each set counting once whatever its size."""
+    out: dict = {}
+    for name in truths:
+        exact = text_metrics(readings[name], truths[name])
+        folded = text_metrics([fold_text(t) for t in readings[name]], [fold_text(t) for t in truths[name]])
+        out.update({f"{name}/seq_acc": exact["seq_acc"], f"{name}/folded_seq_acc": folded["seq_acc"],
+                    f"{name}/char_acc": exact["char_acc"]})
+    for key in ("seq_acc", "folded_seq_acc", "char_acc"):
+        out[key] = sum(out[f"{name}/{key}"] for name in truths) / len(truths)
+    return out
+
+
+def train(run_dir: str | Path, train_samples: list[Sample], val_samples: list[Sample] | dict[str, list[Sample]],
+          model_cfg: RecognizerConfig, charset: Charset, cfg: TrainConfig, *, init_checkpoint: dict | None = None,
+          resume: bool = False, device: str = "auto", workers: int = 2, max_minutes: float | None = None,
+          checkpoint_minutes: float = 5.0, progress: bool = True, should_stop=None) -> dict:
+    """Train (or resume) a recognizer run; returns its summary (``best_val_seq_acc``, or ``best_val_folded_seq_acc``).
+
+    ``val_samples``: one validation set, or several by name (each reported apart; best.pt by their mean).
+    Labels that do not fit the charset or the time steps are skipped and counted.
+    """
+    if cfg.select not in SELECT:
+        raise ValueError(f"select must be one of {SELECT}, got {cfg.select!r}")
+    val_sets = val_samples if isinstance(val_samples, dict) else ({"val": val_samples} if val_samples else {})
+    train_samples, train_labels = usable(train_samples, charset, model_cfg.time_steps, "training data")
     if not train_samples:
-        raise DataError("no training samples (is the validation split taking them all?)")
-    train_labels = check_labels(train_samples, charset, model_cfg.time_steps)
-    check_labels(val_samples, charset, model_cfg.time_steps)
+        raise DataError("no usable training samples (is the validation split taking them all?)")
+    val_sets = {name: usable(samples, charset, model_cfg.time_steps, f"validation set {name}")[0]
+                for name, samples in val_sets.items()}
+    val_sets = {name: samples for name, samples in val_sets.items() if samples}
     torch.manual_seed(cfg.seed)  # the initial weights follow the run's seed too
     model = CRNN(model_cfg, charset.num_classes)
     if init_checkpoint is not None:
         model.load_state_dict(build_model(init_checkpoint)[0].state_dict())
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     validate = None
-    if val_samples:
-        val_images, val_texts = read_validation(val_samples)
+    if val_sets:
+        val_data = {name: read_validation(samples) for name, samples in val_sets.items()}
 
         def validate(m: CRNN) -> dict:
-            readings = Recognizer(m, charset, RecognizerSettings(batch_size=256), device)(val_images)
-            metrics = text_metrics([r.text for r in readings], val_texts)
-            return {"seq_acc": metrics["seq_acc"], "char_acc": metrics["char_acc"]}
+            rec = Recognizer(m, charset, RecognizerSettings(batch_size=256), device)
+            readings = {name: [r.text for r in rec(images)] for name, (images, _) in val_data.items()}
+            return validation_metrics(readings, {name: texts for name, (_, texts) in val_data.items()})
 
+    score_key = "folded_seq_acc" if cfg.select == "folded" else "seq_acc"
     return fit(run_dir, model, optimizer, CropDataset(train_samples, train_labels, model_cfg), collate, cfg,
                lr_at=lambda step: lr_at(step, cfg), loss_fn=ctc_loss, validate=validate,
-               model_checkpoint=lambda m, summary: make_checkpoint(m, charset, summary), score_key="seq_acc",
+               model_checkpoint=lambda m, summary: make_checkpoint(m, charset, summary), score_key=score_key,
                augment=cfg.augment, resume=resume, device=device, workers=workers, max_minutes=max_minutes,
                checkpoint_minutes=checkpoint_minutes, progress=progress, should_stop=should_stop,
-               summary={"train_size": len(train_samples), "val_size": len(val_samples)})
+               summary={"train_size": len(train_samples), "val_size": sum(map(len, val_sets.values()))})

@@ -1,9 +1,11 @@
 """Synthetic text shared by the generators (tools/make_words.py, tools/make_scenes.py): words, fonts, photos,
-rendering and degradation. Repository-only (not installed); imports nothing of the engine.
+rendering and degradation. Repository-only (not installed); it uses only the recognizer's charset.
 
-Needs (Debian): wamerican, fonts-* packages (see README: "Scene-text words"), and wallpaper packages that
-hold real photographs (plasma-workspace-wallpapers, mate-backgrounds, lomiri-wallpapers-16.04). Fonts and
-photos are looked up under /usr/share/fonts and /usr/share/{wallpapers,backgrounds}.
+Needs (Debian): wamerican and the word lists of other Latin-script languages (wfrench, wngerman, wspanish,
+witalian, wportuguese, wpolish, wdutch, wswedish: their accented words), fonts-* packages (see README:
+"Scene-text words"), and wallpaper packages that hold real photographs (plasma-workspace-wallpapers,
+mate-backgrounds, lomiri-wallpapers-16.04). Fonts and photos are looked up under /usr/share/fonts and
+/usr/share/{wallpapers,backgrounds}. fontTools (PyPI) tells which characters each font draws.
 """
 from __future__ import annotations
 
@@ -17,9 +19,11 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-WORDS_CHARSET = ("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                 "!\"#$%&'()*+,-./:;?@[]")
+from recognizer.charset import LATIN
+
+WORDS_CHARSET = LATIN  # every label the generators write fits the words readers' charset
 DEFAULT_WORDS = "/usr/share/dict/american-english"
+FOREIGN_WORDS = ["french", "ngerman", "spanish", "italian", "portuguese", "polish", "dutch", "swedish"]
 DEFAULT_FONT_DIRS = ["/usr/share/fonts"]
 DEFAULT_PHOTO_DIRS = ["/usr/share/wallpapers", "/usr/share/backgrounds"]
 MAX_LEN = 22  # fits 32 time steps with room for repeated letters
@@ -31,6 +35,8 @@ class Resources:
     words: tuple[str, ...]
     fonts: tuple[str, ...]
     photos: tuple[str, ...]
+    foreign: tuple[tuple[str, ...], ...] = ()  # per other language, its words that hold a letter beyond ASCII
+    glyphs: tuple[frozenset, ...] = ()  # per font, the characters it draws (empty: all of WORDS_CHARSET)
 
 
 def load_words(path: str) -> tuple[str, ...]:
@@ -44,8 +50,40 @@ def load_words(path: str) -> tuple[str, ...]:
     return tuple(words)
 
 
+def load_foreign_words(dict_dir: str = "/usr/share/dict") -> tuple[tuple[str, ...], ...]:
+    """Per installed list of another language, its words with a letter beyond ASCII (kept apart so that each
+    language is drawn as often, however long its list)."""
+    languages = []
+    for name in FOREIGN_WORDS:
+        path = Path(dict_dir) / name
+        if path.is_file():
+            words = {w for w in path.read_text(encoding="utf-8", errors="ignore").split()
+                     if not w.isascii() and w.isalpha() and len(w) <= MAX_LEN and set(w) <= set(WORDS_CHARSET)}
+            if words:
+                languages.append(tuple(sorted(words)))
+    return tuple(languages)
+
+
+def font_glyphs(path: str) -> frozenset:
+    """The characters of WORDS_CHARSET that a font maps to a glyph (fontTools reads its cmap)."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        with TTFont(path, lazy=True) as font:
+            cmap = font.getBestCmap() or {}
+    except Exception:  # a font fontTools cannot parse: trust it with ASCII only
+        return frozenset(c for c in WORDS_CHARSET if c.isascii())
+    return frozenset(c for c in WORDS_CHARSET if ord(c) in cmap)
+
+
+# Faces that map Latin letters to other shapes (Greek, dingbats): they pass the test below but draw no words.
+SYMBOL_FACES = ("D050000L", "StandardSymbolsPS", "Symbol", "Dingbat")
+
+
 def renders_latin(path: str) -> bool:
     """Drop fonts without Latin letters or digits (symbol and non-Latin faces draw boxes or nothing)."""
+    if any(face.lower() in Path(path).stem.lower() for face in SYMBOL_FACES):
+        return False
     try:
         font = ImageFont.truetype(path, 24)
         masks = [bytes(font.getmask(c)) for c in "aeg4RQ"]
@@ -75,25 +113,60 @@ def find_photos(dirs: list[str], min_side: int = 600) -> list[str]:
     return photos
 
 
-def random_text(rng: np.random.Generator, words: tuple[str, ...]) -> str:
+def _digits(rng: np.random.Generator, k: int) -> str:
+    return "".join(str(d) for d in rng.integers(0, 10, k))
+
+
+def _number(rng: np.random.Generator) -> str:
+    """Prices, dates, times, measures, phone numbers and plain numbers, as signs and shops write them."""
+    n = lambda lo, hi: _digits(rng, int(rng.integers(lo, hi)))  # noqa: E731
+    forms = [n(1, 7), f"{n(1, 4)}.{n(2, 3)}", f"{n(1, 4)},{n(2, 3)}", f"{n(2, 3)}:{n(2, 3)}", f"{n(3, 4)}-{n(4, 5)}",
+             f"${n(1, 4)}", f"${n(1, 3)},{n(3, 4)}.{n(2, 3)}", f"€{n(1, 4)},{n(2, 3)}", f"{n(1, 4)},{n(2, 3)}€",
+             f"£{n(1, 3)}.{n(2, 3)}", f"{n(1, 3)}%", f"{n(1, 3)}°C", f"{n(1, 3)}°", f"{n(1, 3)}/{n(1, 3)}/{n(2, 5)}",
+             f"{n(4, 5)}-{n(2, 3)}-{n(2, 3)}", f"+{n(1, 3)}", f"#{n(1, 5)}", f"{n(1, 3)}km", f"{n(1, 4)}kg",
+             f"({n(3, 4)})", f"{n(1, 3)}{rng.choice(['st', 'nd', 'rd', 'th'])}", f"{n(1, 3)}:{n(2, 3)}pm",
+             f"{n(1, 4)}×{n(1, 4)}", f"{n(1, 3)}-{n(1, 3)}", f"{n(1, 3)}–{n(1, 3)}"]
+    return forms[int(rng.integers(len(forms)))]
+
+
+def _address(rng: np.random.Generator, words: tuple[str, ...]) -> str:
+    w = lambda: words[int(rng.integers(len(words)))].lower()  # noqa: E731
+    forms = [f"{w()}@{w()}.com", f"www.{w()}.org", f"{w()}.{rng.choice(['com', 'net', 'de', 'fr', 'co.uk'])}",
+             f"@{w()}", f"#{w()}", f"{w()}_{w()}", f"{w()}/{w()}", f"https://{w()}.com", f"{w()}-{w()}"]
+    return forms[int(rng.integers(len(forms)))]
+
+
+def random_text(rng: np.random.Generator, words: tuple[str, ...], foreign: tuple[tuple[str, ...], ...] = ()) -> str:
+    """A word as scenes and pages show it: English or foreign words in any case, numbers, codes, addresses."""
     kind = rng.random()
-    if kind < 0.12:  # numbers: prices, times, phone-like, plain
-        n = lambda k: "".join(str(d) for d in rng.integers(0, 10, k))  # noqa: E731
-        forms = [n(int(rng.integers(1, 7))), f"{n(int(rng.integers(1, 4)))}.{n(2)}", f"{n(2)}:{n(2)}",
-                 f"{n(3)}-{n(4)}", f"${n(int(rng.integers(1, 4)))}", f"{n(int(rng.integers(1, 3)))}%"]
-        return forms[int(rng.integers(len(forms)))]
-    if kind < 0.2:  # codes: letters and digits mixed
-        pool = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    if kind < 0.12:
+        return _number(rng)[:MAX_LEN]
+    if kind < 0.18:  # codes: letters and digits mixed, sometimes with a separator
+        pool = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + ("-/." if rng.random() < 0.3 else "")
         return "".join(pool[i] for i in rng.integers(0, len(pool), int(rng.integers(2, 9))))
-    word = words[int(rng.integers(len(words)))]
+    if kind < 0.22:
+        return _address(rng, words)[:MAX_LEN]
+    pool = foreign[int(rng.integers(len(foreign)))] if foreign and kind < 0.36 else words
+    word = pool[int(rng.integers(len(pool)))]
     case = rng.random()
     word = word.lower() if case < 0.45 else word.upper() if case < 0.75 else word.capitalize()
-    if rng.random() < 0.15:
-        word = word + str(rng.choice([".", ",", "!", "?", ":", ";", "'s", "-"]))
-    elif rng.random() < 0.05:
-        left, right = [("(", ")"), ('"', '"'), ("'", "'"), ("[", "]")][int(rng.integers(4))]
+    if rng.random() < 0.18:
+        word = word + str(rng.choice([".", ",", "!", "?", ":", ";", "'s", "-", "’s", "…", ")", "*"]))
+    elif rng.random() < 0.07:
+        left, right = [("(", ")"), ('"', '"'), ("'", "'"), ("[", "]"), ("“", "”"), ("«", "»"), ("‘", "’"),
+                       ("¿", "?"), ("¡", "!")][int(rng.integers(9))]
         word = left + word + right
     return word[:MAX_LEN]
+
+
+def pick_font(rng: np.random.Generator, res: Resources, text: str, tries: int = 30) -> int | None:
+    """The index of a random font that draws every character of ``text``; None when ``tries`` fonts do not."""
+    need = set(text)
+    for _ in range(tries):
+        i = int(rng.integers(len(res.fonts)))
+        if not res.glyphs or need <= res.glyphs[i]:
+            return i
+    return None
 
 
 _PHOTO_CACHE: dict[str, np.ndarray] = {}
@@ -148,8 +221,11 @@ def text_mask(text: str, font: ImageFont.FreeTypeFont, pad: int, stroke: int = 0
     return np.asarray(canvas, dtype=np.float32) / 255.0
 
 
-def warp(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Curvature, perspective and rotation applied to a coverage mask (output keeps the ink inside)."""
+def warp(mask: np.ndarray, rng: np.random.Generator, big_angle: bool = False) -> np.ndarray:
+    """Curvature, perspective and rotation applied to a coverage mask (output keeps the ink inside).
+
+    ``big_angle``: turned by up to 25 degrees, as a rotated word sits in the axis-aligned box that the
+    benchmarks' crops cut."""
     h, w = mask.shape
     if rng.random() < 0.15:  # bend the baseline along a sine arc
         amp = rng.uniform(0.05, 0.2) * h
@@ -163,7 +239,7 @@ def warp(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         h, w = mask.shape
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     jitter = rng.uniform(-0.08, 0.08, (4, 2)) * [h, h]
-    angle = math.radians(rng.normal(0, 2.5))
+    angle = math.radians(rng.uniform(-25, 25) if big_angle else rng.normal(0, 2.5))
     c, s = math.cos(angle), math.sin(angle)
     centred = src - [w / 2, h / 2] + jitter
     dst = (centred @ np.float32([[c, s], [-s, c]])).astype(np.float32)
@@ -180,12 +256,28 @@ def render_plain(text: str, font_path: str, size: int = 40) -> np.ndarray:
     return np.repeat(gray[..., None], 3, axis=2)
 
 
-def render(text: str, font_path: str, photos: tuple[str, ...], rng: np.random.Generator) -> np.ndarray:
-    """One distorted word crop, RGB uint8."""
+def render(text: str, font_path: str, photos: tuple[str, ...], rng: np.random.Generator,
+           context: tuple[str, str] | None = None) -> np.ndarray:
+    """One distorted word crop, RGB uint8.
+
+    ``context``: the words before and after it on the same line; a loose crop then shows pieces of them at its
+    edges, as a detector's box does in a scene or on a page.
+    """
     size = int(rng.integers(26, 64))
     font = ImageFont.truetype(font_path, size)
-    stroke = int(rng.integers(1, 3)) if rng.random() < 0.1 else 0
-    mask = warp(text_mask(text, font, pad=size // 2, stroke=stroke), rng)
+    outline = rng.random() < 0.12
+    stroke = int(rng.integers(1, 3)) if outline else 0
+    if context:
+        before, after = context[0] + " ", " " + context[1]
+        full = text_mask(before + text + after, font, pad=size // 2, stroke=stroke)
+        left = size // 2 - font.getbbox(before + text + after, stroke_width=stroke)[0]
+        x0 = left + int(font.getlength(before))
+        x1 = left + int(font.getlength(before + text)) + 2 * stroke
+        reach = int(rng.uniform(0.05, 0.45) * size)  # how much of the neighbours shows
+        mask = full[:, max(0, x0 - reach) : x1 + reach]
+    else:
+        mask = text_mask(text, font, pad=size // 2, stroke=stroke)
+    mask = warp(mask, rng, big_angle=rng.random() < 0.12)
     ys, xs = np.nonzero(mask > 0.1)
     if len(ys) == 0:
         raise ValueError(f"font {font_path} drew nothing for {text!r}")
@@ -202,6 +294,10 @@ def render(text: str, font_path: str, photos: tuple[str, ...], rng: np.random.Ge
         shadow = np.roll(mask, (int(rng.integers(1, 4)), int(rng.integers(1, 4))), axis=(0, 1))
         tone = bg.reshape(-1, 3).mean(axis=0) * rng.uniform(0.2, 0.6)
         bg = bg * (1 - shadow[..., None] * 0.7) + tone * shadow[..., None] * 0.7
+    if outline and rng.random() < 0.6:  # the stroke in its own colour, the letters' insides in another
+        bg = bg * (1 - mask[..., None]) + fg * mask[..., None]
+        mask = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=stroke)
+        fg = contrasting_colour(rng, fg)
     fill = fg + rng.normal(0, 12, 3)  # slight colour variation across words
     img = bg * (1 - mask[..., None]) + fill * mask[..., None]
     return degrade(np.clip(img, 0, 255).astype(np.uint8), rng)
@@ -264,7 +360,8 @@ def load_resources(words: str, font_dirs: list[str], photo_dirs: list[str]) -> R
     if not photos:
         print(f"warning: no photographs under {', '.join(photo_dirs)}: backgrounds will be flat and gradient "
               "fills only (install plasma-workspace-wallpapers, mate-backgrounds)", file=sys.stderr)
-    return Resources(load_words(words), tuple(fonts), tuple(photos))
+    return Resources(load_words(words), tuple(fonts), tuple(photos), load_foreign_words(str(Path(words).parent)),
+                     tuple(font_glyphs(f) for f in fonts))
 
 
 

@@ -45,16 +45,38 @@ def test_train_cli_reports_empty_folder(tmp_path, capsys):
     assert "no labelled images" in capsys.readouterr().err
 
 
-def test_train_cli_names_file_with_unknown_character(tmp_path, capsys):
+def test_labels_that_do_not_fit_are_skipped_counted_and_named(tmp_path, capsys):
     (tmp_path / "train").mkdir()
     (tmp_path / "val").mkdir()
     write_png(tmp_path / "train" / "ab.png", np.zeros((20, 40, 3)))
+    write_png(tmp_path / "train" / "bQ.png", np.zeros((20, 40, 3)))
     write_png(tmp_path / "val" / "aQ.png", np.zeros((20, 40, 3)))
-    code = train_main([str(tmp_path / "train"), "--val", str(tmp_path / "val"),
-                                  "--out", str(tmp_path / "run"), "--steps", "2", "--workers", "0", "--quiet"])
-    assert code == 2
-    err = capsys.readouterr().err
-    assert "aQ.png" in err and "'Q'" in err
+    code = train_main([str(tmp_path / "train"), "--val", str(tmp_path / "val"), "--charset", "ab",
+                       "--out", str(tmp_path / "run"), "--steps", "2", "--workers", "0", "--quiet"])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "training data: 1 of 2 labels skipped" in captured.err and "bQ.png" in captured.err
+    assert "validation set val: 1 of 1 labels skipped" in captured.err and "aQ.png" in captured.err
+    assert json.loads(captured.out)["train_size"] == 1
+
+
+def test_several_validation_sets_are_reported_apart(captcha_dir, tmp_path, capsys):
+    import shutil
+
+    for name in ("one", "two"):
+        shutil.copytree(captcha_dir, tmp_path / name)
+    run = tmp_path / "run"
+    code = train_main([str(captcha_dir), str(captcha_dir), "--val", str(tmp_path / "one"), str(tmp_path / "two"),
+                       "--select", "folded", "--out", str(run), "--steps", "2", "--val-every", "1", "--width", "64",
+                       "--height", "32", "--workers", "0", "--quiet"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["train_size"] == 12 and result["val_size"] == 12  # a folder named twice counts twice
+    logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    val = [r for r in logged if "val_folded_seq_acc" in r][-1]
+    for key in ("seq_acc", "folded_seq_acc", "char_acc"):
+        assert val[f"val_{key}"] == pytest.approx((val[f"val_one/{key}"] + val[f"val_two/{key}"]) / 2)
+    assert result["best_val_folded_seq_acc"] == max(r["val_folded_seq_acc"] for r in logged if "val_folded_seq_acc" in r)
 
 
 def test_train_cli_folds_and_resume(captcha_dir, tmp_path, capsys):

@@ -122,3 +122,15 @@ def test_scene_generator_quads_hold_the_ink(tmp_path, word_args):
             cv2.fillPoly(outside.view(np.uint8), [quad], 0)
             cv2.polylines(outside.view(np.uint8), [quad], True, 0, 7)  # allow antialiasing at the edge
         assert np.abs(image[outside] - 200).max() <= 12  # the flat grey background, JPEG noise only
+
+
+def test_foreign_words_keep_their_accents_and_fonts_must_draw_every_character(tmp_path):
+    (tmp_path / "french").write_text("café\nété\nabc\nnaïve's\n")
+    (tmp_path / "polish").write_text("łódź\nzupełnie\n")
+    assert synth_text.load_foreign_words(str(tmp_path)) == (("café", "été"), ("zupełnie", "łódź"))
+    glyphs = synth_text.font_glyphs(FONT)
+    assert set("abcXYZ019") <= glyphs and glyphs <= set(synth_text.WORDS_CHARSET)
+    res = synth_text.Resources(("x",), ("ascii.ttf", "full.ttf"), (), glyphs=(frozenset("abcdef"), frozenset("abcdeféł")))
+    rng = np.random.default_rng(0)
+    assert {synth_text.pick_font(rng, res, "décé") for _ in range(20)} == {1}
+    assert synth_text.pick_font(rng, res, "ζ") is None

@@ -23,17 +23,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 import cv2
 import numpy as np
 
-from synth.text import (DEFAULT_FONT_DIRS, DEFAULT_PHOTO_DIRS, DEFAULT_WORDS, OUT_HEIGHT, load_resources, random_text,
-                        render, render_plain, run_jobs, worker_resources)
+from synth.text import (DEFAULT_FONT_DIRS, DEFAULT_PHOTO_DIRS, DEFAULT_WORDS, OUT_HEIGHT, load_resources, pick_font,
+                        random_text, render, render_plain, run_jobs, worker_resources)
 
 
 def make_one(args) -> tuple[str, str]:
     index, out, seed, plain = args
     rng = np.random.default_rng([seed, index])
     res = worker_resources()
-    text = random_text(rng, res.words)
-    font = res.fonts[int(rng.integers(len(res.fonts)))]
-    img = render_plain(text, font) if plain else render(text, font, res.photos, rng)
+    while True:  # a text some font can draw whole
+        text = random_text(rng, res.words, res.foreign)
+        font = pick_font(rng, res, text)
+        if font is not None:
+            break
+    if plain:
+        img = render_plain(text, res.fonts[font])
+    else:
+        context = None
+        if rng.random() < 0.2:  # neighbours on the line, partly inside a loose crop
+            context = (random_text(rng, res.words), random_text(rng, res.words))
+            if res.glyphs and not set("".join(context)) <= res.glyphs[font]:
+                context = None
+        img = render(text, res.fonts[font], res.photos, rng, context)
     if img.shape[0] > OUT_HEIGHT:
         scale = OUT_HEIGHT / img.shape[0]
         img = cv2.resize(img, (max(1, round(img.shape[1] * scale)), OUT_HEIGHT), interpolation=cv2.INTER_AREA)
@@ -57,7 +68,9 @@ def main(argv=None) -> int:
     if a.count < 1:
         p.error("--count must be at least 1")
     res = load_resources(a.words, a.fonts, a.photos)
-    print(f"{len(res.words)} words, {len(res.fonts)} fonts, {len(res.photos)} photos", file=sys.stderr)
+    print(f"{len(res.words)} words, {sum(map(len, res.foreign))} foreign words in {len(res.foreign)} languages, "
+          f"{len(res.fonts)} fonts, {len(res.photos)} photos",
+          file=sys.stderr)
     out = Path(a.out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     jobs = [(i, str(out), a.seed, a.plain) for i in range(a.count)]
