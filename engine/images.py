@@ -10,14 +10,23 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as RGB uint8 (H, W, 3), upright as its EXIF orientation says.
+class TooLarge(ValueError):
+    """An image whose header declares more pixels than allowed (found before decoding it)."""
+
+
+def load_image(path, max_pixels: int | None = None, name: str | None = None) -> np.ndarray:
+    """Read an image (a file path, or a binary file object) as RGB uint8 (H, W, 3), upright as its EXIF
+    orientation says.
 
     Transparent pixels read as white; 16-bit and float images are scaled to their maximum. Raises
-    ValueError naming the file for a missing, unreadable or absurdly large image.
+    ValueError naming the file (or ``name``) for a missing, unreadable or absurdly large image, and its
+    subclass TooLarge, before any pixel is decoded, when the header declares more than ``max_pixels``.
     """
+    name = name or path
     try:
         with Image.open(path) as im:
+            if max_pixels is not None and im.size[0] * im.size[1] > max_pixels:
+                raise TooLarge(f"{name}: {im.size[0]}x{im.size[1]} pixels, over the limit of {max_pixels:,}")
             im.load()
             im = ImageOps.exif_transpose(im)  # phone photos store "rotate me" in a tag
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
@@ -30,10 +39,12 @@ def load_image(path: str | Path) -> np.ndarray:
                 scale = 255.0 / max(arr.max(), 1.0)
                 im = Image.fromarray((arr * scale).round().astype(np.uint8))
             return np.asarray(im.convert("RGB"))
+    except TooLarge:
+        raise
     except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
+        raise ValueError(f"{name}: no such file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise ValueError(f"{path}: cannot read image ({e.__class__.__name__}: {e})") from None
+        raise ValueError(f"{name}: cannot read image ({e.__class__.__name__}: {e})") from None
 
 
 def load_or_skip(path: str | Path, reported: set) -> np.ndarray | None:

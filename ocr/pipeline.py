@@ -103,8 +103,10 @@ class Pipeline:
             image = read_image(image)
         return self.read_batch([image])[0]
 
-    def read_batch(self, images: list[np.ndarray]) -> list[OCRResult]:
-        """Several RGB images at once: the detector and the recognizer each batch across them."""
+    def read_batch(self, images: list[np.ndarray], min_confidence: float | None = None) -> list[OCRResult]:
+        """Several RGB images at once: the detector and the recognizer each batch across them.
+        ``min_confidence`` overrides the pipeline's for this call."""
+        threshold = self.min_confidence if min_confidence is None else min_confidence
         if self.detect:
             found = [(d.quads, d.scores) for d in self.detector(images)]
         else:
@@ -115,14 +117,14 @@ class Pipeline:
                           for image, (quads, _), lines in zip(images, found, orders)]
         else:
             candidates = [[[image]] for image in images]
-        return [self._result(image, quads, scores, lines, readings)
+        return [self._result(image, quads, scores, lines, readings, threshold)
                 for image, (quads, scores), lines, readings in zip(images, found, orders, self._read(candidates))]
 
-    def _result(self, image, quads, scores, lines, readings) -> OCRResult:
+    def _result(self, image, quads, scores, lines, readings, min_confidence: float) -> OCRResult:
         words, kept_lines, position = [], [], {}
         order = [i for line in lines for i in line]
         for i, best in zip(order, readings):
-            if best.text and best.confidence >= self.min_confidence:
+            if best.text and best.confidence >= min_confidence:
                 position[i] = len(words)
                 words.append(TextRegion(np.asarray(quads[i], np.float32), best.text, float(best.confidence),
                                         float(scores[i])))
