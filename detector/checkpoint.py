@@ -5,11 +5,9 @@ from pathlib import Path
 
 from engine import checkpoint
 
-from .config import DetectorConfig
+from .config import KIND, WEIGHTS_DIR, DetectorConfig
 from .model import DBNet
 
-KIND = "detector"
-WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
 def resolve_weights(name_or_path: str | Path) -> Path:

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+KIND = "detector"  # what its checkpoints and exports say they hold
+WEIGHTS_DIR = Path(__file__).parent / "weights"  # the shipped models
 
 SIZES = {"half": {"width_mult": 0.5, "neck": 64}, "full": {"width_mult": 1.0, "neck": 128}}
 

@@ -50,6 +50,8 @@ def parse_args(argv):
     p.add_argument("--min-confidence", type=float, help="drop readings below this confidence (0 to 1)")
     p.add_argument("--batch-size", type=int, help="crops per forward pass")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run")
+    p.add_argument("--backend", choices=["auto", "torch", "onnx"],
+                   help="torch, or onnx (onnxruntime: pip install 'crnn-ocr[onnx]'); auto takes onnx where installed")
     p.add_argument("--quiet", action="store_true", help="no progress bar (it shows only on a terminal anyway)")
     return p, p.parse_args(argv)
 
@@ -63,6 +65,8 @@ def cli_overrides(a) -> dict:
     out: dict = {name: {k: v for k, v in keys.items() if v is not None} for name, keys in sections.items()}
     if a.device:
         out["device"] = a.device
+    if a.backend:
+        out["backend"] = a.backend
     return out
 
 

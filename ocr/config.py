@@ -16,6 +16,7 @@ from recognizer.config import RecognizerSettings
 
 DEFAULT_CONFIG = Path(__file__).parent / "pipeline.yaml"
 DEVICES = ("auto", "cpu", "cuda")
+BACKENDS = ("auto", "torch", "onnx")
 
 
 class ConfigError(ValueError):
@@ -37,6 +38,7 @@ class DrawSettings:
 @dataclass(frozen=True)
 class PipelineConfig:
     device: str = "auto"  # where the models run: auto (CUDA when available), cpu or cuda
+    backend: str = "auto"  # torch, onnx (onnxruntime, CPU), or auto: onnx where installed and exported, on a CPU
     detector: DetectorSettings = field(default_factory=DetectorSettings)
     recognizer: RecognizerSettings = field(default_factory=RecognizerSettings)
     draw: DrawSettings = field(default_factory=DrawSettings)
@@ -44,6 +46,8 @@ class PipelineConfig:
     def __post_init__(self):
         if self.device not in DEVICES:
             raise ValueError(f"device: expected auto, cpu or cuda, got {self.device!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend: expected auto, torch or onnx, got {self.backend!r}")
 
 
 def _describe(value) -> str:

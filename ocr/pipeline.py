@@ -50,6 +50,29 @@ def upright_crops(image: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     return [crop]
 
 
+def choose_backend(cfg: PipelineConfig, detect: bool) -> str:
+    """``cfg.backend``, with auto resolved: onnx when onnxruntime is installed, the run is on the CPU and every
+    model it needs has an ONNX export (shipped ones do); torch otherwise."""
+    if cfg.backend != "auto":
+        return cfg.backend
+    from engine.onnx import available
+
+    if cfg.device == "cuda" or not available():
+        return "torch"
+    from detector.onnx import onnx_path as detector_export
+    from recognizer.onnx import onnx_path as recognizer_export
+
+    try:
+        recognizer_export(cfg.recognizer.model)
+        if detect:
+            detector_export(cfg.detector.model)
+    except FileNotFoundError:
+        return "torch"
+    if cfg.device == "auto" and Path("/dev/nvidiactl").exists():  # a GPU is worth torch (checked without it)
+        return "torch"
+    return "onnx"
+
+
 def whole_image(image: np.ndarray) -> np.ndarray:
     """The quadrilateral of a whole image, clockwise from its top-left: the region of ``detect=False``."""
     h, w = image.shape[:2]
@@ -67,15 +90,23 @@ class Pipeline:
         self.detector, self.recognizer, self.min_confidence, self.detect = detector, recognizer, min_confidence, detect
 
     @classmethod
-    def from_config(cls, cfg: PipelineConfig, detect: bool = True) -> "Pipeline":
-        from recognizer.predict import Recognizer  # torch loads only when a pipeline is built
+    def from_config(cls, cfg: PipelineConfig, detect: bool = True, threads: int | None = None) -> "Pipeline":
+        """The models ``cfg`` names, on its backend; ``threads``: onnxruntime threads per network."""
+        if choose_backend(cfg, detect) == "onnx":  # torch is never imported on this path
+            from detector.onnx import OnnxDetector
+            from recognizer.onnx import OnnxRecognizer
 
-        detector = None
-        if detect:
-            from detector.predict import Detector
+            detector = OnnxDetector.load(settings=cfg.detector, threads=threads) if detect else None
+            recognizer = OnnxRecognizer.load(settings=cfg.recognizer, threads=threads)
+        else:
+            from recognizer.predict import Recognizer  # torch loads only when a pipeline is built
 
-            detector = Detector.load(settings=cfg.detector, device=cfg.device)
-        recognizer = Recognizer.load(settings=cfg.recognizer, device=cfg.device)
+            detector = None
+            if detect:
+                from detector.predict import Detector
+
+                detector = Detector.load(settings=cfg.detector, device=cfg.device)
+            recognizer = Recognizer.load(settings=cfg.recognizer, device=cfg.device)
         return cls(detector, recognizer, cfg.recognizer.min_confidence, detect)
 
     @property

@@ -6,11 +6,9 @@ from pathlib import Path
 from engine import checkpoint
 
 from .charset import Charset
-from .config import RecognizerConfig
+from .config import KIND, WEIGHTS_DIR, RecognizerConfig
 from .model import CRNN
 
-KIND = "recognizer"
-WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
 def shipped_models() -> list[str]:

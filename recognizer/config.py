@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+KIND = "recognizer"  # what its checkpoints and exports say they hold
+WEIGHTS_DIR = Path(__file__).parent / "weights"  # the shipped models
 
 # Named sizes: "fast" is the CPU-fast model (~1 M parameters), "full" the seed CRNN (~8.7 M).
 SIZES = {

@@ -1,4 +1,4 @@
-"""The Recognizer: a CRNN and its charset, reading batches of upright crops."""
+"""The Recognizer: a CRNN and its charset on torch, reading batches of upright crops."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,24 +8,20 @@ import torch
 
 from engine.inference import Predictor
 
-from .charset import Charset, Decoded, beam_decode, greedy_decode
+from .charset import Charset
 from .checkpoint import build_model, read_checkpoint, resolve_weights
 from .config import RecognizerSettings
 from .model import CRNN
-from .transforms import preprocess
+from .reader import Reader
 
 # On CPU, batches smaller than this run on one thread: handing each small op to a second thread
 # costs more than it saves (measured on 2 cores, network alone at batch 1: 89 -> 258 crops/s).
 SINGLE_THREAD_BELOW = 16
 
 
-class Recognizer(Predictor):
-    """Reads text from upright crops of any size (RGB uint8 (H, W, 3) or gray (H, W) numpy arrays).
-
-    Each crop is resized as the model's config says, read by the CRNN, and decoded greedily or by beam
-    search; see ``recognizer.charset`` for the confidence definition. The network is copied (batch norm
-    folded), so a model still in training can be validated through a Recognizer without being touched.
-    """
+class Recognizer(Reader, Predictor):
+    """The torch backend of ``Reader``. The network is copied (batch norm folded), so a model still in training
+    can be validated through a Recognizer without being touched."""
 
     def __init__(self, model: CRNN, charset: Charset, settings: RecognizerSettings = RecognizerSettings(),
                  device: str = "auto", *, path: Path | None = None, summary: dict | None = None):
@@ -40,19 +36,8 @@ class Recognizer(Predictor):
         return cls(*build_model(ckpt, path), settings, device, path=path, summary=ckpt.get("summary", {}))
 
     @torch.inference_mode()
-    def probabilities(self, crops: list[np.ndarray]) -> np.ndarray:
-        """Crops -> per-frame character probabilities (N, T, K), float32."""
-        out, size = [], self.settings.batch_size
-        for i in range(0, len(crops), size):
-            batch = np.stack([preprocess(c, self.cfg) for c in crops[i : i + size]])
-            out.append(self._forward(torch.from_numpy(batch)))
-        if not out:
-            return np.zeros((0, self.cfg.time_steps, self.charset.num_classes), np.float32)
-        return np.concatenate(out)
-
-    def _forward(self, x: torch.Tensor) -> np.ndarray:
-        """(B, C, H, W) float -> (B, T, K) probabilities."""
-        x = x.to(self.device)
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(batch).to(self.device)
         threads = torch.get_num_threads()
         single = self.device.type == "cpu" and x.shape[0] < SINGLE_THREAD_BELOW and threads > 1
         if self.device.type == "cpu":
@@ -66,11 +51,3 @@ class Recognizer(Predictor):
             if single:
                 torch.set_num_threads(threads)
         return logits.float().softmax(2).permute(1, 0, 2).cpu().numpy()
-
-    def decode(self, probs: np.ndarray) -> Decoded:
-        if self.settings.decoder == "beam":
-            return beam_decode(probs, self.charset, self.settings.beam_width)
-        return greedy_decode(probs, self.charset)
-
-    def __call__(self, crops: list[np.ndarray]) -> list[Decoded]:
-        return [self.decode(p) for p in self.probabilities(crops)]

@@ -1,0 +1,68 @@
+"""What every detector backend shares, torch-free: images -> network input -> probability maps -> word boxes.
+
+A backend (``detector.predict.Detector`` on torch, ``detector.onnx.OnnxDetector`` on onnxruntime) only says
+how its network turns a batch of normalized images into text probability maps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import DetectorSettings
+from .postprocess import boxes_from_prob
+from .transforms import normalize, resize_for_inference
+
+
+@dataclass(frozen=True)
+class Detections:
+    quads: np.ndarray  # (N, 4, 2) float32, original image pixels, clockwise from each word's top-left
+    scores: np.ndarray  # (N,) float32: mean text probability inside each region
+
+
+class Finder:
+    """Finds words in RGB uint8 images of any size; see ``detector.postprocess`` for the thresholds."""
+
+    settings: DetectorSettings
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        """(B, 3, H, W) normalized float32 -> (B, H, W) text probabilities."""
+        raise NotImplementedError
+
+    def probability(self, image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+        """The text probability map of one image at its inference size, and the factors back to the input."""
+        return self.probabilities([image])[0]
+
+    def probabilities(self, images: list[np.ndarray]) -> list[tuple[np.ndarray, tuple[float, float]]]:
+        """``probability`` for several images. Images resized to the same size share forward passes
+        (``batch_size`` at a time); other sizes never share one, so no map depends on its neighbours."""
+        resized = [resize_for_inference(image, self.settings.max_side) for image in images]
+        groups: dict[tuple, list[int]] = {}
+        for i, (r, _) in enumerate(resized):
+            groups.setdefault(r.shape, []).append(i)
+        maps: list = [None] * len(images)
+        size = self.settings.batch_size
+        for members in groups.values():
+            for first in range(0, len(members), size):
+                chunk = members[first : first + size]
+                prob = self._forward(np.stack([normalize(resized[i][0], self.mean, self.std) for i in chunk]))
+                for j, i in enumerate(chunk):
+                    maps[i] = (prob[j], resized[i][1])
+        return maps
+
+    def boxes(self, prob: np.ndarray, scale: tuple[float, float]) -> Detections:
+        """One probability map -> words in the input image's pixels.
+
+        Not clipped to the image: clipping corners one by one would skew a box that sticks out, and the crop
+        replicates the border anyway. Writers clip what they output.
+        """
+        s = self.settings
+        quads, scores = boxes_from_prob(prob, scale, bin_thresh=s.bin_thresh, box_thresh=s.box_thresh,
+                                        unclip_ratio=s.unclip_ratio)
+        return Detections(np.asarray(quads, np.float32).reshape(-1, 4, 2), np.asarray(scores, np.float32))
+
+    def __call__(self, images: list[np.ndarray]) -> list[Detections]:
+        """Words in each image, in input order."""
+        return [self.boxes(prob, scale) for prob, scale in self.probabilities(images)]

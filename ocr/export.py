@@ -1,0 +1,90 @@
+"""ocr-export: write ONNX copies of models, so they run on onnxruntime (ocr-run --backend onnx), without torch.
+
+    ocr-export words db                      # shipped models: their .onnx goes beside the .pt in the package
+    ocr-export runs/mine/best.pt             # your model: runs/mine/best.onnx
+    ocr-export runs/det/best.pt --kind detector
+
+Each export is checked against its torch model on random inputs of several sizes before it is kept.
+Needs the onnx extra: pip install 'crnn-ocr[onnx]'.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="ocr-export", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", nargs="+", help="shipped model names or .pt files")
+    p.add_argument("--kind", choices=["auto", "recognizer", "detector"], default="auto",
+                   help="what the models are (default: from the checkpoint)")
+    p.add_argument("--out", help="where to write (one model only; default: beside the .pt, as .onnx)")
+    a = p.parse_args(argv)
+    if a.out and len(a.models) > 1:
+        p.error("--out takes one model")
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        print("error: ocr-export needs the onnx extra: pip install 'crnn-ocr[onnx]'", file=sys.stderr)
+        return 2
+    failed = False
+    for name in a.models:
+        try:
+            path = export_one(name, a.kind, a.out)
+            print(f"{name}: wrote {path}")
+        except (FileNotFoundError, ValueError, AssertionError, RuntimeError, AttributeError) as e:
+            print(f"error: {name}: {e}", file=sys.stderr)
+            failed = True
+    return 2 if failed else 0
+
+
+def export_one(name: str, kind: str, out: str | None) -> Path:
+    import torch
+
+    from recognizer import checkpoint as rec_ckpt
+
+    if kind == "auto":  # a shipped name is looked up among the recognizers first; a file says its kind
+        path = Path(name)
+        if path.is_file():
+            kind = torch.load(path, map_location="cpu", weights_only=True).get("kind", "recognizer")
+        else:
+            kind = "recognizer" if name in rec_ckpt.shipped_models() else "detector"
+    rng = np.random.default_rng(0)
+    if kind == "recognizer":
+        from recognizer.onnx import OnnxRecognizer, export_recognizer
+        from recognizer.predict import Recognizer
+
+        torch_model = Recognizer.load(name, device="cpu")
+        path = export_recognizer(torch_model, out or torch_model.path.with_suffix(".onnx"))
+        onnx_model = OnnxRecognizer.load(path)
+        crops = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(32, 100), (64, 128), (20, 300)]]
+    else:
+        from detector.onnx import OnnxDetector, export_detector
+        from detector.predict import Detector
+
+        torch_model = Detector.load(name, device="cpu")
+        path = export_detector(torch_model, out or torch_model.path.with_suffix(".onnx"))
+        onnx_model = OnnxDetector.load(path)
+        crops = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(96, 160), (200, 120)]]
+    want, got = torch_model.probabilities(crops), onnx_model.probabilities(crops)
+    pairs = zip(want, got) if kind == "detector" else [(want, got)]
+    for a, b in pairs:
+        a, b = (a[0], b[0]) if kind == "detector" else (a, b)
+        if a.shape != b.shape or np.abs(a - b).max() > 1e-3:
+            path.unlink()
+            raise AssertionError(f"the ONNX export differs from the torch model (max difference "
+                                 f"{np.abs(a - b).max() if a.shape == b.shape else 'shape'}); not kept")
+    return Path(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

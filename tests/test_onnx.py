@@ -1,0 +1,117 @@
+"""The onnxruntime backend: exports read as their torch models, shipped exports match shipped weights, the onnx
+path imports no torch, and auto picks it only where an export exists."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from detector.checkpoint import make_checkpoint as detector_checkpoint  # noqa: E402
+from detector.config import DetectorConfig, DetectorSettings  # noqa: E402
+from detector.model import DBNet  # noqa: E402
+from detector.onnx import OnnxDetector, export_detector  # noqa: E402
+from detector.predict import Detector  # noqa: E402
+from ocr.config import load_config  # noqa: E402
+from ocr.pipeline import Pipeline, choose_backend  # noqa: E402
+from recognizer.charset import Charset  # noqa: E402
+from recognizer.checkpoint import make_checkpoint  # noqa: E402
+from recognizer.config import RecognizerConfig, RecognizerSettings  # noqa: E402
+from recognizer.model import CRNN  # noqa: E402
+from recognizer.onnx import OnnxRecognizer, export_recognizer  # noqa: E402
+from recognizer.predict import Recognizer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RNG = np.random.default_rng(0)
+CROPS = [RNG.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(30, 90), (64, 128), (20, 300), (50, 40)]]
+PHOTOS = [RNG.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(96, 160), (130, 90), (96, 160)]]
+
+
+def random_batchnorm(model):
+    for m in model.modules():  # non-trivial statistics, so folding matters
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.3, 0.3)
+            m.running_var.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+@pytest.mark.parametrize("backbone", ["vgg", "resnet"])
+def test_recognizer_export_reads_as_torch(tmp_path, backbone):
+    torch.manual_seed(0)
+    model = random_batchnorm(CRNN(RecognizerConfig(width_mult=0.125, hidden=16, backbone=backbone), 6))
+    rec = Recognizer(model, Charset("abcde"), RecognizerSettings(batch_size=3), device="cpu")
+    onnx_rec = OnnxRecognizer.load(export_recognizer(rec, tmp_path / "r.onnx"), RecognizerSettings(batch_size=3))
+    np.testing.assert_allclose(onnx_rec.probabilities(CROPS), rec.probabilities(CROPS), atol=1e-5)
+    assert [r.text for r in onnx_rec(CROPS)] == [r.text for r in rec(CROPS)]
+    assert onnx_rec.charset == rec.charset and onnx_rec.cfg == rec.cfg
+
+
+def test_detector_export_finds_the_same_boxes(tmp_path):
+    torch.manual_seed(0)
+    model = random_batchnorm(DBNet(DetectorConfig(width_mult=0.125, neck=16)))
+    with torch.no_grad():
+        model.prob_head[-1].bias.fill_(0.5)
+    settings = DetectorSettings(max_side=128, bin_thresh=0.5, box_thresh=0.5)
+    det = Detector(model, settings, device="cpu")
+    onnx_det = OnnxDetector.load(export_detector(det, tmp_path / "d.onnx"), settings)
+    for want, got in zip(det(PHOTOS), onnx_det(PHOTOS)):
+        np.testing.assert_allclose(got.quads, want.quads, atol=1e-3)
+        np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)
+    assert sum(len(d.quads) for d in det(PHOTOS)) > 0
+
+
+@pytest.mark.parametrize("name", ["words", "captcha", "captcha-v2"])
+def test_shipped_recognizer_exports_match_their_weights(name):
+    """Retrained weights without a fresh export (ocr-export NAME) fail here."""
+    torch_rec, onnx_rec = Recognizer.load(name, device="cpu"), OnnxRecognizer.load(name)
+    np.testing.assert_allclose(onnx_rec.probabilities(CROPS), torch_rec.probabilities(CROPS), atol=1e-4)
+
+
+def test_shipped_detector_export_matches_its_weights_on_the_example():
+    from engine.images import load_image
+
+    image = load_image(ROOT / "examples" / "scene.jpg")
+    want, got = Detector.load("db", device="cpu")([image])[0], OnnxDetector.load("db")([image])[0]
+    assert len(want.quads) == len(got.quads) >= 8
+    np.testing.assert_allclose(got.quads, want.quads, atol=0.5)
+
+
+def test_both_backends_read_the_example_alike():
+    pipelines = [Pipeline.from_config(load_config(overrides={"device": "cpu", "backend": b})) for b in ("torch", "onnx")]
+    assert isinstance(pipelines[0].recognizer, Recognizer) and isinstance(pipelines[1].recognizer, OnnxRecognizer)
+    results = [p(str(ROOT / "examples" / "scene.jpg")) for p in pipelines]
+    assert [w.text for w in results[0].words] == [w.text for w in results[1].words]
+
+
+def test_the_onnx_path_imports_no_torch():
+    code = ("import sys; from ocr.cli import main; "
+            "code = main(['--no-detect', '--backend', 'onnx', '--model', 'captcha', 'examples/captcha.png']); "
+            "print('torch' in sys.modules, code)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "False 0", out.stderr
+    assert "examples/captcha.png\t4eh452" in out.stdout
+
+
+def test_auto_takes_onnx_only_where_an_export_exists(tmp_path, capsys):
+    torch.manual_seed(0)
+    cfg = RecognizerConfig(width_mult=0.125, hidden=16)
+    torch.save(make_checkpoint(CRNN(cfg, 4).eval(), Charset("abc")), tmp_path / "mine.pt")
+    torch.save(detector_checkpoint(DBNet(DetectorConfig(width_mult=0.125, neck=16)).eval()), tmp_path / "det.pt")
+    mine = load_config(overrides={"device": "cpu", "recognizer": {"model": str(tmp_path / "mine.pt")}})
+    assert choose_backend(load_config(overrides={"device": "cpu"}), detect=True) == "onnx"  # shipped: exported
+    assert choose_backend(mine, detect=False) == "torch"
+    with pytest.raises(FileNotFoundError, match="ocr-export"):
+        Pipeline.from_config(load_config(overrides={"backend": "onnx", "recognizer": {"model": str(tmp_path / "mine.pt")}}),
+                             detect=False)
+    from ocr.export import main as export_main
+
+    assert export_main([str(tmp_path / "mine.pt"), str(tmp_path / "det.pt")]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert (tmp_path / "mine.onnx").is_file() and (tmp_path / "det.onnx").is_file()
+    assert choose_backend(mine, detect=False) == "onnx"
+    assert export_main([str(tmp_path / "missing.pt")]) == 2
+    assert "missing.pt" in capsys.readouterr().err
