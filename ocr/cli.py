@@ -52,7 +52,9 @@ def parse_args(argv):
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run")
     p.add_argument("--backend", choices=["auto", "torch", "onnx"],
                    help="torch, or onnx (onnxruntime: pip install 'crnn-ocr[onnx]'); auto takes onnx where installed")
-    p.add_argument("--quiet", action="store_true", help="no progress bar (it shows only on a terminal anyway)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes that share the images (each loads the models and takes its share of the cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary line (the bar shows only on a terminal)")
     return p, p.parse_args(argv)
 
 
@@ -79,16 +81,58 @@ def annotated_targets(a, paths: list[str]) -> dict[str, str]:
     return {}
 
 
-def write_annotated(image: np.ndarray, result, target: str, cfg) -> bool:
+_WORKER: dict = {}  # this process's pipeline and settings (one per worker process, or the main one)
+
+
+def _start_worker(cfg, detect: bool, workers: int | None) -> None:
+    """Load the models once for this process; with ``workers``, take a 1/workers share of the cores."""
+    from .pipeline import Pipeline  # torch (or onnxruntime) loads only once the arguments are known good
+
+    threads = None
+    if workers:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        from .pipeline import choose_backend
+
+        if choose_backend(cfg, detect) == "torch":
+            import torch
+
+            torch.set_num_threads(threads)
+    try:
+        _WORKER.update(pipeline=Pipeline.from_config(cfg, detect=detect, threads=threads), cfg=cfg, error=None)
+    except (FileNotFoundError, ValueError) as e:
+        _WORKER.update(error=e)
+
+
+def _read_chunk(chunk: list[tuple[str, str | None]]) -> list[tuple[str, dict | None, str, list[str]]]:
+    """Read one batch of images: per path, (path, JSON record or None, text, problems), in order."""
+    if _WORKER.get("error"):
+        raise _WORKER["error"]
+    pipeline, cfg = _WORKER["pipeline"], _WORKER["cfg"]
+    start = time.perf_counter()
+    loaded, out = [], {}
+    for path, target in chunk:
+        try:
+            loaded.append((path, target, read_image(path)))
+        except InputError as e:
+            out[path] = (path, None, "", [str(e)])
+    results = pipeline.read_batch([image for _, _, image in loaded])
+    seconds = (time.perf_counter() - start) / max(1, len(loaded))  # the batch's time, shared equally
+    for (path, target, image), result in zip(loaded, results):
+        problems = [] if not target else write_annotated(image, result, target, cfg)
+        out[path] = (path, {"image": path, **result.to_dict(), "seconds": round(seconds, 4)}, result.text, problems)
+    return [out[path] for path, _ in chunk]
+
+
+def write_annotated(image: np.ndarray, result, target: str, cfg) -> list[str]:
+    """Draw the words and save them to ``target``; the problem, if it cannot be written."""
     from .draw import draw_words
 
     annotated = draw_words(image, [(w.points, w.text) for w in result.words], cfg.draw.line_width, cfg.draw.font_size)
     try:
         Image.fromarray(annotated).save(target)
-        return True
+        return []
     except (OSError, ValueError) as e:
-        print(f"error: {target}: cannot write ({e})", file=sys.stderr)
-        return False
+        return [f"{target}: cannot write ({e})"]
 
 
 def main(argv=None) -> int:
@@ -109,12 +153,17 @@ def main(argv=None) -> int:
             p.error("--out-dir: would overwrite the input images; choose another folder")
     try:
         cfg = load_config(a.config, cli_overrides(a))
-        from .pipeline import Pipeline  # torch loads only once the arguments are known good
-
-        pipeline = Pipeline.from_config(cfg, detect=not a.no_detect)
     except ConfigError as e:
         print(f"error: config: {e}", file=sys.stderr)
         return 2
+    if a.workers < 1:
+        p.error("--workers must be at least 1")
+    workers = min(a.workers, max(1, len(paths)))
+    try:
+        if workers == 1:
+            _start_worker(cfg, not a.no_detect, None)
+        if _WORKER.get("error"):
+            raise _WORKER["error"]
     except (FileNotFoundError, ValueError) as e:
         hint = " (to read images that are already word crops, pass --no-detect)" if "detector weights" in str(e) else ""
         print(f"error: {e}{hint}", file=sys.stderr)
@@ -131,33 +180,49 @@ def main(argv=None) -> int:
     from tqdm import tqdm
 
     failed = bool(errors)
+    size = cfg.detector.batch_size if not a.no_detect else cfg.recognizer.batch_size
+    chunks = [[(path, targets.get(path)) for path in paths[i : i + size]] for i in range(0, len(paths), size)]
     bar = tqdm(total=len(paths), desc="ocr", unit="img", file=sys.stderr, leave=False,
                disable=True if a.quiet or len(paths) < 4 else None)  # None: only on a terminal
+    pool = None
+    if workers > 1:
+        import multiprocessing
+
+        # Each process loads the models once and takes its share of the cores; chunks come back in order.
+        pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (cfg, not a.no_detect, workers))
+        results = pool.imap(_read_chunk, chunks)
+    else:
+        results = map(_read_chunk, chunks)
+    words = images = 0
+    start = time.perf_counter()
     try:
-        for first in range(0, len(paths), pipeline.batch_size):
-            start = time.perf_counter()
-            batch = []
-            for path in paths[first : first + pipeline.batch_size]:
-                try:
-                    batch.append((path, read_image(path)))
-                except InputError as e:
-                    print(f"error: {e}", file=sys.stderr)
+        for outcome in results:
+            for path, record, text, problems in outcome:
+                for problem in problems:
+                    print(f"error: {problem}", file=sys.stderr)
                     failed = True
-            results = pipeline.read_batch([image for _, image in batch])
-            seconds = (time.perf_counter() - start) / max(1, len(batch))  # the batch's time, shared equally
-            for (path, image), result in zip(batch, results):
+                if record is None:
+                    continue
+                images, words = images + 1, words + len(record["words"])
                 if json_out is not None:
-                    json_out.write(json.dumps({"image": path, **result.to_dict(), "seconds": round(seconds, 4)}) + "\n")
+                    json_out.write(json.dumps(record) + "\n")
                 if json_out is not sys.stdout:
-                    for line in result.text.split("\n"):
+                    for line in text.split("\n"):
                         print(f"{path}\t{line}")
-                if targets.get(path) and not write_annotated(image, result, targets[path], cfg):
-                    failed = True
-            bar.update(len(paths[first : first + pipeline.batch_size]))
+            bar.update(len(outcome))
+    except (FileNotFoundError, ValueError) as e:  # a worker could not load the models
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     finally:
         bar.close()
+        if pool is not None:
+            pool.terminate()
         if json_out is not None and json_out is not sys.stdout:
             json_out.close()
+    if not a.quiet and len(paths) >= 4:
+        seconds = time.perf_counter() - start
+        print(f"{images} images, {words} words, {images / max(seconds, 1e-9):.1f} images/s, "
+              f"{len(paths) + len(errors) - images} failed", file=sys.stderr)
     return 1 if failed else 0
 
 

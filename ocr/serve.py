@@ -46,7 +46,7 @@ class Models:
     """The pipelines the service offers, built once: per (mode, recognizer name). Only names it lists are
     ever loaded; a client's string never reaches the file system."""
 
-    def __init__(self, cfg: PipelineConfig, build=None):
+    def __init__(self, cfg: PipelineConfig, build=None, threads: int | None = None):
         from recognizer.checkpoint import shipped_models
 
         from .pipeline import Pipeline
@@ -54,7 +54,7 @@ class Models:
         self.cfg = cfg
         self.names = sorted(set(shipped_models()) | {cfg.recognizer.model})
         self._build = build or (lambda mode, name: Pipeline.from_config(
-            replace(cfg, recognizer=replace(cfg.recognizer, model=name)), detect=mode == "detect"))
+            replace(cfg, recognizer=replace(cfg.recognizer, model=name)), detect=mode == "detect", threads=threads))
         self._pipelines = {("detect", cfg.recognizer.model): self._build("detect", cfg.recognizer.model),
                            ("crop", cfg.recognizer.model): self._build("crop", cfg.recognizer.model)}
 
@@ -136,10 +136,14 @@ def main(argv=None) -> int:
         overrides["device"] = a.device
     try:
         cfg = load_config(a.config, overrides)
-        import torch
+        threads = max(1, (os.cpu_count() or 1) // a.workers)  # the pool's threads share the cores
+        from .pipeline import choose_backend
 
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // a.workers))  # the pool's threads share the cores
-        models = Models(cfg)
+        if choose_backend(cfg, detect=True) == "torch":
+            import torch
+
+            torch.set_num_threads(threads)
+        models = Models(cfg, threads=threads)
     except ConfigError as e:
         print(f"error: config: {e}", file=sys.stderr)
         return 2

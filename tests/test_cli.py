@@ -140,3 +140,18 @@ def test_a_config_that_is_not_a_mapping_is_named_not_echoed(tmp_path, capsys):
     assert main(["--no-detect", "--config", str(broken), "x.png"]) == 2
     err = capsys.readouterr().err
     assert "not valid YAML at line" in err and "hunter2" not in err
+
+
+def test_workers_give_the_same_records_in_the_same_order(tiny_weights, tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    paths = [write_png(tmp_path / f"w{i:02d}.png", rng.integers(0, 256, (30, 60 + i, 3))) for i in range(9)]
+    (tmp_path / "w04.png").write_bytes(b"broken")
+    common = ["--no-detect", "--model", str(tiny_weights), "--min-confidence", "0", "--batch-size", "2", "--json", "-"]
+    runs = []
+    for workers in ("1", "3"):
+        assert main([str(p) for p in paths] + common + ["--workers", workers]) == 1  # the broken one fails
+        out, err = capsys.readouterr()
+        assert "w04.png: cannot read image" in err and "8 images" in err and "1 failed" in err
+        runs.append([{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in out.splitlines()])
+    assert runs[0] == runs[1] and len(runs[0]) == 8
+    assert [r["image"] for r in runs[0]] == [str(p) for p in paths if p.name != "w04.png"]
