@@ -52,6 +52,9 @@ def parse_args(argv):
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run")
     p.add_argument("--backend", choices=["auto", "torch", "onnx"],
                    help="torch, or onnx (onnxruntime: pip install 'crnn-ocr[onnx]'); auto takes onnx where installed")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="read on Ray Data: a local Ray, or the cluster at ADDRESS ('auto', 'ray://head:10001'); "
+                        "inputs may then also be URIs Ray reads (s3://bucket/photos/). Needs the [ray] extra")
     p.add_argument("--workers", type=int, default=1,
                    help="processes that share the images (each loads the models and takes its share of the cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary line (the bar shows only on a terminal)")
@@ -135,9 +138,45 @@ def write_annotated(image: np.ndarray, result, target: str, cfg) -> list[str]:
         return [f"{target}: cannot write ({e})"]
 
 
+def run_on_ray(a, cfg, paths: list[str], errors: list[str]) -> int:
+    """--ray: the same records and text lines as a local run, from an actor pool on Ray Data."""
+    try:
+        from .distributed import read_on_ray
+    except ImportError:
+        print("error: --ray needs the ray extra: pip install 'crnn-ocr[ray]'", file=sys.stderr)
+        return 2
+    for message in errors:
+        print(f"error: {message}", file=sys.stderr)
+    failed = bool(errors)
+    json_out = None if not a.json else sys.stdout if a.json == "-" else open(a.json, "w", encoding="utf-8")
+    sources = [paths] if paths else []
+    sources += [uri for uri in a.inputs if "://" in uri]
+    address = None if a.ray == "local" else a.ray
+    try:
+        for source in sources:
+            for record, text in read_on_ray(source, cfg, detect=not a.no_detect, address=address, workers=a.workers,
+                                            with_text=True):
+                if "error" in record:
+                    print(f"error: {record['error']}", file=sys.stderr)
+                    failed = True
+                    continue
+                if json_out is not None:
+                    json_out.write(json.dumps(record) + "\n")
+                if json_out is not sys.stdout:
+                    for line in text.split("\n"):
+                        print(f"{record['image']}\t{line}")
+    finally:
+        if json_out is not None and json_out is not sys.stdout:
+            json_out.close()
+    return 1 if failed else 0
+
+
 def main(argv=None) -> int:
     p, a = parse_args(argv)
-    paths, errors = expand_inputs(a.inputs)
+    uris = [i for i in a.inputs if "://" in i]
+    if uris and not a.ray:
+        p.error(f"{uris[0]}: URIs are read with --ray")
+    paths, errors = expand_inputs([i for i in a.inputs if "://" not in i])
     if a.out and (a.out_dir or len(paths) + len(errors) > 1):
         p.error("--out takes one input; use --out-dir for several")
     if (a.out or a.out_dir) and a.no_detect:
@@ -158,6 +197,10 @@ def main(argv=None) -> int:
         return 2
     if a.workers < 1:
         p.error("--workers must be at least 1")
+    if a.ray:
+        if a.out or a.out_dir:
+            p.error("--ray writes records and text: not with --out or --out-dir")
+        return run_on_ray(a, cfg, paths, errors)
     workers = min(a.workers, max(1, len(paths)))
     try:
         if workers == 1:
