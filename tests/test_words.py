@@ -134,3 +134,26 @@ def test_foreign_words_keep_their_accents_and_fonts_must_draw_every_character(tm
     rng = np.random.default_rng(0)
     assert {synth_text.pick_font(rng, res, "décé") for _ in range(20)} == {1}
     assert synth_text.pick_font(rng, res, "ζ") is None
+
+
+def test_plate_generator_is_deterministic_and_labels_only_letters_and_digits(tmp_path):
+    import make_plates
+
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    (fonts / "BebasNeue-Bold.ttf").write_bytes(open(FONT, "rb").read())  # any face, under a plate face's name
+    args = ["-n", "14", "--seed", "4", "--fonts", str(fonts), "--photos", str(tmp_path / "none")]
+    make_plates.main(["--out", str(tmp_path / "a")] + args)
+    make_plates.main(["--out", str(tmp_path / "b"), "--workers", "2"] + args)
+    a = (tmp_path / "a" / "labels.tsv").read_text()
+    assert a == (tmp_path / "b" / "labels.tsv").read_text()
+    for line in a.splitlines():
+        name, label = line.split("\t")
+        fmt = name.rsplit("_", 1)[0]
+        assert fmt in make_plates.FORMATS and set(label) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        assert 5 <= len(label) <= 8 and Image.open(tmp_path / "a" / "images" / name).height <= 64
+        if fmt == "br-mercosur":
+            assert label[:3].isalpha() and label[3].isdigit() and label[4].isalpha() and label[5:].isdigit()
+    make_plates.main(["--out", str(tmp_path / "c"), "--formats", "ar-old"] + args)
+    labels = [line.split("\t")[1] for line in (tmp_path / "c" / "labels.tsv").read_text().splitlines()]
+    assert all(len(t) == 6 and t[:3].isalpha() and t[3:].isdigit() for t in labels)
