@@ -66,7 +66,10 @@ def load_foreign_words(dict_dir: str = "/usr/share/dict") -> tuple[tuple[str, ..
 
 def font_glyphs(path: str) -> frozenset:
     """The characters of WORDS_CHARSET that a font maps to a glyph (fontTools reads its cmap)."""
-    from fontTools.ttLib import TTFont
+    try:
+        from fontTools.ttLib import TTFont
+    except ImportError:
+        raise SystemExit("error: the generators need fontTools: pip install 'crnn-ocr[synth]' (or fonttools)") from None
 
     try:
         with TTFont(path, lazy=True) as font:
