@@ -14,19 +14,22 @@ class TooLarge(ValueError):
     """An image whose header declares more pixels than allowed (found before decoding it)."""
 
 
-def load_image(path, max_pixels: int | None = None, name: str | None = None) -> np.ndarray:
+def load_image(path, max_pixels: int | None = None, name: str | None = None, frame: int = 0) -> np.ndarray:
     """Read an image (a file path, or a binary file object) as RGB uint8 (H, W, 3), upright as its EXIF
     orientation says.
 
     Transparent pixels read as white; 16-bit and float images are scaled to their maximum. Raises
     ValueError naming the file (or ``name``) for a missing, unreadable or absurdly large image, and its
     subclass TooLarge, before any pixel is decoded, when the header declares more than ``max_pixels``.
+    ``frame``: which image of a multi-image file (a multi-page TIFF), from 0.
     """
     name = name or path
     try:
         with Image.open(path) as im:
             if max_pixels is not None and im.size[0] * im.size[1] > max_pixels:
                 raise TooLarge(f"{name}: {im.size[0]}x{im.size[1]} pixels, over the limit of {max_pixels:,}")
+            if frame:
+                im.seek(frame)
             im.load()
             im = ImageOps.exif_transpose(im)  # phone photos store "rotate me" in a tag
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):

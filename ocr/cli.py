@@ -35,7 +35,7 @@ def parse_args(argv):
         prog="ocr-run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"Every setting is listed with its default in {DEFAULT_CONFIG}: copy it, keep what you change, "
                "and pass it with --config.")
-    p.add_argument("inputs", nargs="+", help="image files, folders of images, or glob patterns")
+    p.add_argument("inputs", nargs="+", help="image files, PDFs, multi-page TIFFs, folders of them, or glob patterns")
     p.add_argument("--no-detect", action="store_true", help="read each image as one crop (no text detection)")
     p.add_argument("--out", help="annotated image to write (one input only)")
     p.add_argument("--out-dir", help="folder for annotated images, one per input, named as the input")
@@ -52,6 +52,8 @@ def parse_args(argv):
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run")
     p.add_argument("--backend", choices=["auto", "torch", "onnx"],
                    help="torch, or onnx (onnxruntime: pip install 'crnn-ocr[onnx]'); auto takes onnx where installed")
+    p.add_argument("--format", choices=["text", "hocr"], default="text",
+                   help="what stdout gets: 'path<TAB>line' text (default), or one hOCR document of every page")
     p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="read on Ray Data: a local Ray, or the cluster at ADDRESS ('auto', 'ray://head:10001'); "
                         "inputs may then also be URIs Ray reads (s3://bucket/photos/). Needs the [ray] extra")
@@ -80,7 +82,8 @@ def annotated_targets(a, paths: list[str]) -> dict[str, str]:
     if a.out:
         return {path: a.out for path in paths}
     if a.out_dir:
-        return {path: str(Path(a.out_dir) / Path(path).name) for path in paths}
+        return {path: str(Path(a.out_dir) / (f"{Path(path.path).stem}-page{path.page}.png" if path.page else Path(path).name))
+                for path in paths}
     return {}
 
 
@@ -106,8 +109,8 @@ def _start_worker(cfg, detect: bool, workers: int | None) -> None:
         _WORKER.update(error=e)
 
 
-def _read_chunk(chunk: list[tuple[str, str | None]]) -> list[tuple[str, dict | None, str, list[str]]]:
-    """Read one batch of images: per path, (path, JSON record or None, text, problems), in order."""
+def _read_chunk(chunk: list[tuple[str, str | None]]) -> list[tuple[str, dict | None, str, list[str], list]]:
+    """Read one batch of images: per path, (path, JSON record or None, text, problems, lines), in order."""
     if _WORKER.get("error"):
         raise _WORKER["error"]
     pipeline, cfg = _WORKER["pipeline"], _WORKER["cfg"]
@@ -117,12 +120,14 @@ def _read_chunk(chunk: list[tuple[str, str | None]]) -> list[tuple[str, dict | N
         try:
             loaded.append((path, target, read_image(path)))
         except InputError as e:
-            out[path] = (path, None, "", [str(e)])
+            out[path] = (path, None, "", [str(e)], [])
     results = pipeline.read_batch([image for _, _, image in loaded])
     seconds = (time.perf_counter() - start) / max(1, len(loaded))  # the batch's time, shared equally
     for (path, target, image), result in zip(loaded, results):
         problems = [] if not target else write_annotated(image, result, target, cfg)
-        out[path] = (path, {"image": path, **result.to_dict(), "seconds": round(seconds, 4)}, result.text, problems)
+        where = {"image": path.path, "page": path.page} if getattr(path, "page", None) else {"image": str(path)}
+        out[path] = (path, {**where, **result.to_dict(), "seconds": round(seconds, 4)}, result.text, problems,
+                     result.lines)
     return [out[path] for path, _ in chunk]
 
 
@@ -197,9 +202,15 @@ def main(argv=None) -> int:
         return 2
     if a.workers < 1:
         p.error("--workers must be at least 1")
+    if a.format == "hocr" and a.json == "-":
+        p.error("--format hocr writes to stdout: give --json a file")
     if a.ray:
+        if a.format == "hocr":
+            p.error("--format hocr is written by a local run, not with --ray")
         if a.out or a.out_dir:
             p.error("--ray writes records and text: not with --out or --out-dir")
+        if any(path.page for path in paths):
+            p.error("--ray reads image files: PDF and multi-page TIFF pages are read without it")
         return run_on_ray(a, cfg, paths, errors)
     workers = min(a.workers, max(1, len(paths)))
     try:
@@ -238,9 +249,13 @@ def main(argv=None) -> int:
         results = map(_read_chunk, chunks)
     words = images = 0
     start = time.perf_counter()
+    if a.format == "hocr":
+        from .hocr import HEAD, hocr_end, hocr_page
+
+        print(HEAD, end="")
     try:
         for outcome in results:
-            for path, record, text, problems in outcome:
+            for path, record, text, problems, lines in outcome:
                 for problem in problems:
                     print(f"error: {problem}", file=sys.stderr)
                     failed = True
@@ -249,7 +264,9 @@ def main(argv=None) -> int:
                 images, words = images + 1, words + len(record["words"])
                 if json_out is not None:
                     json_out.write(json.dumps(record) + "\n")
-                if json_out is not sys.stdout:
+                if a.format == "hocr":
+                    print(hocr_page(record, lines, images), end="")
+                elif json_out is not sys.stdout:
                     for line in text.split("\n"):
                         print(f"{path}\t{line}")
             bar.update(len(outcome))
@@ -257,6 +274,8 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     finally:
+        if a.format == "hocr":
+            print(hocr_end(), end="")
         bar.close()
         if pool is not None:
             pool.terminate()

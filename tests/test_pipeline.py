@@ -3,6 +3,7 @@ import json
 import struct
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -281,3 +282,57 @@ def test_ocr_eval_handles_an_image_without_words(tiny_models, tmp_path, capsys):
     assert eval_main([str(tmp_path), "--json", "--detector", tiny_models[1], "--model", tiny_models[3]]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["detection"]["num_gt"] == 0 and out["detection"]["recall"] == 1.0 and out["recognition_words"] == 0
+
+
+def test_pdf_pages_and_tiff_frames_are_images_of_their_own(tiny_models, tmp_path, capsys):
+    pytest.importorskip("pypdfium2")
+    rng = np.random.default_rng(2)
+    pages = [Image.fromarray(rng.integers(0, 256, (h, 120, 3), dtype=np.uint8)) for h in (80, 100)]
+    # The TIFF first: in Pillow 13, a multi-page TIFF saved after a PDF in the same process fails to encode.
+    pages[0].save(tmp_path / "scan.tif", save_all=True, append_images=pages[1:])
+    pages[0].save(tmp_path / "doc.pdf", save_all=True, append_images=pages[1:], resolution=72)
+    write_png(tmp_path / "plain.png", np.zeros((40, 80, 3)))
+    code = main([str(tmp_path / n) for n in ("doc.pdf", "scan.tif", "plain.png")] + tiny_models
+                + ["--json", str(tmp_path / "out.jsonl"), "--out-dir", str(tmp_path / "ann"), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [(Path(r["image"]).name, r.get("page")) for r in records] == [
+        ("doc.pdf", 1), ("doc.pdf", 2), ("scan.tif", 1), ("scan.tif", 2), ("plain.png", None)]
+    pdf_dpi = 150 / 72  # a 72-dpi page rendered at 150 dpi
+    assert abs(records[1]["width"] - 120 * pdf_dpi) <= 1 and abs(records[1]["height"] - 100 * pdf_dpi) <= 1
+    assert (records[3]["width"], records[3]["height"]) == (120, 100)
+    assert sorted(p.name for p in (tmp_path / "ann").iterdir()) == [
+        "doc-page1.png", "doc-page2.png", "plain.png", "scan-page1.png", "scan-page2.png"]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(f"{tmp_path / 'doc.pdf'}#page=1\t")
+    (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4 nothing")
+    assert main([str(tmp_path / "bad.pdf")] + tiny_models) == 1
+    assert "bad.pdf: cannot read PDF" in capsys.readouterr().err
+
+
+def test_hocr_holds_pages_lines_and_words_with_boxes(tmp_path, capsys, monkeypatch):
+    import xml.etree.ElementTree as ET
+
+    import ocr.cli as cli
+
+    quads = [box(100, 10, 60, 20), box(10, 10, 60, 20), box(10, 50, 80, 20)]
+
+    class Fixed:
+        detect, batch_size = True, 4
+
+        def read_batch(self, images, min_confidence=None):
+            return [Pipeline(FakeDetector(quads), ShapeReader()).read_batch([i])[0] for i in images]
+
+    monkeypatch.setattr(cli, "_start_worker", lambda cfg, detect, workers: cli._WORKER.update(
+        pipeline=Fixed(), cfg=cfg, error=None))
+    for n in (1, 2):
+        write_png(tmp_path / f"p{n}.png", np.zeros((100, 200, 3)))
+    assert main([str(tmp_path / "p1.png"), str(tmp_path / "p2.png"), "--format", "hocr", "--quiet"]) == 0
+    root = ET.fromstring(capsys.readouterr().out)
+    ns = {"h": "http://www.w3.org/1999/xhtml"}
+    pages = root.findall(".//h:div[@class='ocr_page']", ns)
+    assert len(pages) == 2 and pages[1].get("title") == f'image "{tmp_path / "p2.png"}"; bbox 0 0 200 100; ppageno 1'
+    lines = pages[0].findall("h:span[@class='ocr_line']", ns)
+    assert [[w.text for w in line] for line in lines] == [["60x20", "60x20"], ["80x20"]]
+    assert lines[0].get("title") == "bbox 10 10 160 30"
+    assert lines[0][0].get("title") == "bbox 10 10 70 30; x_wconf 90"
