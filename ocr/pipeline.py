@@ -13,33 +13,10 @@ import numpy as np
 from .config import PipelineConfig
 from .crop import crop_quad
 from .io import read_image
+from .layout import reading_order
 from .types import OCRResult, TextRegion
 
 VERTICAL = 1.5  # a crop at least this many times taller than wide is a word written top to bottom
-
-
-def reading_order(quads: np.ndarray) -> list[list[int]]:
-    """Indices of ``quads`` (N, 4, 2) grouped into text lines, top to bottom, each left to right.
-
-    A box joins the first line whose mean centre height is within half a box height of its own centre.
-    """
-    q = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 2)
-    if not len(q):
-        return []
-    centre_y = q[:, :, 1].mean(axis=1)
-    height = q[:, :, 1].max(axis=1) - q[:, :, 1].min(axis=1)
-    left = q[:, :, 0].min(axis=1)
-    lines: list[list[int]] = []
-    for i in np.argsort(centre_y, kind="stable").tolist():
-        for line in lines:
-            line_height = max(float(np.median(height[line])), float(height[i]))
-            if abs(centre_y[i] - centre_y[line].mean()) <= 0.5 * line_height:
-                line.append(i)
-                break
-        else:
-            lines.append([i])
-    lines.sort(key=lambda line: centre_y[line].mean())
-    return [sorted(line, key=lambda i: left[i]) for line in lines]
 
 
 def upright_crops(image: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:

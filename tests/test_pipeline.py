@@ -336,3 +336,15 @@ def test_hocr_holds_pages_lines_and_words_with_boxes(tmp_path, capsys, monkeypat
     assert [[w.text for w in line] for line in lines] == [["60x20", "60x20"], ["80x20"]]
     assert lines[0].get("title") == "bbox 10 10 160 30"
     assert lines[0][0].get("title") == "bbox 10 10 70 30; x_wconf 90"
+
+
+def test_two_columns_are_read_one_after_the_other():
+    title = [box(10, 5, 120, 20), box(140, 5, 100, 20)]
+    left = [box(10, 40 + 25 * k, 60, 18) for k in range(3)] + [box(80, 40 + 25 * k, 50, 18) for k in range(3)]
+    right = [box(200, 40 + 25 * k, 70, 18) for k in range(3)]
+    order = reading_order(np.stack(title + left + right))
+    assert order == [[0, 1], [2, 5], [3, 6], [4, 7], [8], [9], [10]]  # title; left column's lines; right column's
+
+
+def test_words_far_apart_on_one_height_are_separate_lines():
+    assert reading_order(np.stack([box(10, 10, 40, 20), box(300, 12, 40, 20), box(60, 10, 40, 20)])) == [[0, 2], [1]]
