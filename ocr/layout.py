@@ -2,8 +2,8 @@
 
 Words join a line when their centres sit at the same height and they are close along it, so two columns side
 by side give two sets of lines. Lines are then ordered by recursive XY cuts: split the set at its widest empty
-band, a vertical one (between columns) when it is clearly wider than the widest horizontal one (between lines),
-and read the parts in order: top to bottom, left to right.
+band, a vertical one (between columns) when it is clearly wider than the widest horizontal one (between lines)
+and leaves at least two lines on each side, and read the parts in order: top to bottom, left to right.
 """
 from __future__ import annotations
 
@@ -48,12 +48,13 @@ def _xy_cut(ids: list[int], boxes: np.ndarray, line_height: float) -> list[int]:
     b = boxes[ids]
     h_gap, h_at = _widest_gap(b[:, 1], b[:, 3])
     v_gap, v_at = _widest_gap(b[:, 0], b[:, 2])
-    if v_gap > max(COLUMN_GAP * h_gap, line_height):
-        parts = [[i for i in ids if boxes[i, 2] <= v_at], [i for i in ids if boxes[i, 2] > v_at]]
+    columns = [[i for i in ids if boxes[i, 2] <= v_at], [i for i in ids if boxes[i, 2] > v_at]]
+    if v_gap > max(COLUMN_GAP * h_gap, line_height) and min(map(len, columns)) >= 2:  # columns hold lines
+        parts = columns
     elif h_gap > 0:
         parts = [[i for i in ids if boxes[i, 3] <= h_at], [i for i in ids if boxes[i, 3] > h_at]]
     elif v_gap > 0:
-        parts = [[i for i in ids if boxes[i, 2] <= v_at], [i for i in ids if boxes[i, 2] > v_at]]
+        parts = columns
     else:  # lines that overlap both ways: by height, then from the left
         return sorted(ids, key=lambda i: ((boxes[i, 1] + boxes[i, 3]) / 2, boxes[i, 0]))
     return [i for part in parts for i in _xy_cut(part, boxes, line_height)]
