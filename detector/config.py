@@ -62,6 +62,14 @@ class DetectorSettings:
     box_thresh: float = 0.7  # regions whose mean probability is below this are dropped
     unclip_ratio: float = 1.5  # how far each region is grown back out (DBNet trains on shrunk words)
     batch_size: int = 4  # images per forward pass (only images of one size share a pass)
+    enlarge: float = 1.0  # > 1: enlarge every image by this much first (small print), up to 6 megapixels
+    # Pages: an image where the first pass finds at least page_words words, their median height under small_text
+    # pixels, is read again enlarged page_enlarge times (up to 6 megapixels; 0 turns this off), its regions grown
+    # by page_unclip_ratio. Tuned on the 20 held-out FUNSD forms (tools/splits/funsd_val.txt).
+    page_words: int = 30
+    small_text: float = 15.0
+    page_enlarge: float = 2.5
+    page_unclip_ratio: float = 2.7
 
     def __post_init__(self):
         _check(isinstance(self.model, str) and self.model != "", "model", "a model name or a file path", self.model)
@@ -71,3 +79,12 @@ class DetectorSettings:
         _check(type(self.unclip_ratio) in (int, float) and 0.01 <= self.unclip_ratio <= 10, "unclip_ratio",
                "a number from 0.01 to 10", self.unclip_ratio)
         _check(type(self.batch_size) is int and self.batch_size >= 1, "batch_size", "an integer >= 1", self.batch_size)
+        _check(type(self.enlarge) in (int, float) and 1 <= self.enlarge <= 4, "enlarge", "a number from 1 to 4",
+               self.enlarge)
+        _check(type(self.page_words) is int and self.page_words >= 1, "page_words", "an integer >= 1", self.page_words)
+        _check(type(self.small_text) in (int, float) and self.small_text > 0, "small_text", "a positive number",
+               self.small_text)
+        _check(type(self.page_enlarge) in (int, float) and (self.page_enlarge == 0 or 1 <= self.page_enlarge <= 4),
+               "page_enlarge", "0 (off) or a number from 1 to 4", self.page_enlarge)
+        _check(type(self.page_unclip_ratio) in (int, float) and 0.01 <= self.page_unclip_ratio <= 10,
+               "page_unclip_ratio", "a number from 0.01 to 10", self.page_unclip_ratio)

@@ -35,10 +35,13 @@ class Finder:
         """The text probability map of one image at its inference size, and the factors back to the input."""
         return self.probabilities([image])[0]
 
-    def probabilities(self, images: list[np.ndarray]) -> list[tuple[np.ndarray, tuple[float, float]]]:
+    def probabilities(self, images: list[np.ndarray], enlarge: float | None = None
+                      ) -> list[tuple[np.ndarray, tuple[float, float]]]:
         """``probability`` for several images. Images resized to the same size share forward passes
-        (``batch_size`` at a time); other sizes never share one, so no map depends on its neighbours."""
-        resized = [resize_for_inference(image, self.settings.max_side) for image in images]
+        (``batch_size`` at a time); other sizes never share one, so no map depends on its neighbours.
+        ``enlarge`` overrides the settings' (see ``resize_for_inference``)."""
+        enlarge = self.settings.enlarge if enlarge is None else enlarge
+        resized = [resize_for_inference(image, self.settings.max_side, enlarge) for image in images]
         groups: dict[tuple, list[int]] = {}
         for i, (r, _) in enumerate(resized):
             groups.setdefault(r.shape, []).append(i)
@@ -52,7 +55,7 @@ class Finder:
                     maps[i] = (prob[j], resized[i][1])
         return maps
 
-    def boxes(self, prob: np.ndarray, scale: tuple[float, float]) -> Detections:
+    def boxes(self, prob: np.ndarray, scale: tuple[float, float], unclip_ratio: float | None = None) -> Detections:
         """One probability map -> words in the input image's pixels.
 
         Not clipped to the image: clipping corners one by one would skew a box that sticks out, and the crop
@@ -60,9 +63,23 @@ class Finder:
         """
         s = self.settings
         quads, scores = boxes_from_prob(prob, scale, bin_thresh=s.bin_thresh, box_thresh=s.box_thresh,
-                                        unclip_ratio=s.unclip_ratio)
+                                        unclip_ratio=s.unclip_ratio if unclip_ratio is None else unclip_ratio)
         return Detections(np.asarray(quads, np.float32).reshape(-1, 4, 2), np.asarray(scores, np.float32))
 
+    def is_page(self, found: Detections) -> bool:
+        """Many small words: a page of print, worth reading again enlarged (see ``DetectorSettings``)."""
+        s = self.settings
+        if not s.page_enlarge or len(found.quads) < s.page_words:
+            return False
+        heights = np.linalg.norm(found.quads[:, 3] - found.quads[:, 0], axis=1)
+        return float(np.median(heights)) < s.small_text
+
     def __call__(self, images: list[np.ndarray]) -> list[Detections]:
-        """Words in each image, in input order."""
-        return [self.boxes(prob, scale) for prob, scale in self.probabilities(images)]
+        """Words in each image, in input order. Pages of small print are read a second time, enlarged."""
+        found = [self.boxes(prob, scale) for prob, scale in self.probabilities(images)]
+        pages = [i for i, f in enumerate(found) if self.is_page(f)]
+        if pages:
+            again = self.probabilities([images[i] for i in pages], enlarge=self.settings.page_enlarge)
+            for i, (prob, scale) in zip(pages, again):
+                found[i] = self.boxes(prob, scale, self.settings.page_unclip_ratio)
+        return found

@@ -5,13 +5,19 @@ import cv2
 import numpy as np
 
 
-def resize_for_inference(image: np.ndarray, max_side: int) -> tuple[np.ndarray, tuple[float, float]]:
-    """Shrink so the long side is at most ``max_side`` and round both sides to multiples of 32.
+def resize_for_inference(image: np.ndarray, max_side: int, enlarge: float = 1.0,
+                         max_pixels: int = 6_000_000) -> tuple[np.ndarray, tuple[float, float]]:
+    """Shrink so the long side is at most ``max_side`` and round both sides to multiples of 32; or, with
+    ``enlarge`` > 1 (small print), enlarge by that factor (``max_side`` does not shrink it back), keeping at most
+    ``max_pixels``.
 
     Returns the resized image and the (x, y) factors that map its coordinates back to the input's.
     """
     h, w = image.shape[:2]
-    s = min(1.0, max_side / max(h, w))
+    if enlarge > 1:
+        s = max(1.0, min(enlarge, (max_pixels / (h * w)) ** 0.5))
+    else:
+        s = min(1.0, max_side / max(h, w))
     new_w, new_h = max(32, int(round(w * s / 32)) * 32), max(32, int(round(h * s / 32)) * 32)
     resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
     return resized, (w / new_w, h / new_h)

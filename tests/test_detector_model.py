@@ -221,3 +221,35 @@ def test_predictor_never_touches_a_model_in_training():
     Detector(model, DetectorSettings(max_side=64), device="cpu")([np.zeros((64, 64, 3), np.uint8)])
     assert model.training and all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # not folded
+
+
+def test_pages_of_small_print_are_read_again_enlarged():
+    """A first pass that finds many small words sends the image through again, enlarged, with the page unclip."""
+    from detector.finder import Finder
+
+    class Dots(Finder):
+        """Its map has a 5 x 12 px word every 20 px across and down: at 1x, 40 small words in a 160 x 96 image."""
+
+        def __init__(self, settings):
+            self.settings, self.mean, self.std, self.inputs = settings, (0, 0, 0), (1, 1, 1), []
+
+        def _forward(self, batch):
+            self.inputs.append(batch.shape)
+            _, _, h, w = batch.shape
+            f = w / 160  # words scale with the image
+            prob = np.zeros((batch.shape[0], h, w), np.float32)
+            for y in range(5, 96, 20):
+                for x in range(4, 160, 20):
+                    prob[:, int(y * f) : int((y + 5) * f), int(x * f) : int((x + 12) * f)] = 0.9
+            return prob
+
+    image = np.zeros((96, 160, 3), np.uint8)
+    pages = DetectorSettings(page_words=30, small_text=15, page_enlarge=2.0, page_unclip_ratio=2.0)
+    finder = Dots(pages)
+    found = finder([image])[0]
+    assert finder.inputs == [(1, 3, 96, 160), (1, 3, 192, 320)]  # read again at twice the size
+    assert len(found.quads) == 40 and found.quads[:, :, 0].max() <= 170  # boxes back in the input's pixels
+    for off in (replace(pages, page_enlarge=0), replace(pages, page_words=41), replace(pages, small_text=3)):
+        finder = Dots(off)
+        finder([image])
+        assert finder.inputs == [(1, 3, 96, 160)]  # one pass: not a page, or pages off
