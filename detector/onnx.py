@@ -5,33 +5,25 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.onnx import OnnxNetwork, export
+from engine.onnx import OnnxNetwork, export, find_export
 
 from .config import KIND, WEIGHTS_DIR, DetectorConfig, DetectorSettings
 from .finder import Finder
 
 
 def onnx_path(name_or_path: str | Path) -> Path:
-    """The .onnx file for a model: the path itself, a shipped model's export, or the export beside a .pt file."""
-    path = Path(name_or_path)
-    candidates = [path] if path.suffix == ".onnx" else [path.with_suffix(".onnx"), WEIGHTS_DIR / f"{name_or_path}.onnx"]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"no ONNX export of detector {str(name_or_path)!r}: make one with ocr-export "
-                            f"{name_or_path}, or use the torch backend")
+    """The .onnx file for a model: the path itself, the export beside a .pt file, or a shipped model's export."""
+    return find_export(name_or_path, WEIGHTS_DIR, KIND)
 
 
 class OnnxDetector(Finder):
     """``Finder`` on onnxruntime: the same boxes as the torch Detector, without torch."""
 
     def __init__(self, network: OnnxNetwork, settings: DetectorSettings = DetectorSettings()):
-        d = network.description
-        if d.get("kind") != KIND:
-            raise ValueError(f"{network.path}: not a detector export")
-        cfg = DetectorConfig.from_dict(d["config"])
+        description = network.described_as(KIND)
+        cfg = DetectorConfig.from_dict(description["config"])
         self.network, self.path, self.settings, self.mean, self.std = network, network.path, settings, cfg.mean, cfg.std
-        self.summary = d.get("summary", {})
+        self.summary = description.get("summary", {})
 
     @classmethod
     def load(cls, weights: str | Path | None = None, settings: DetectorSettings = DetectorSettings(),

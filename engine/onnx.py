@@ -66,8 +66,25 @@ class OnnxNetwork:
         self.input = self.session.get_inputs()[0].name
         self.path = Path(path)
 
+    def described_as(self, kind: str) -> dict:
+        """The model's description, checked to be of ``kind``; ValueError naming the file otherwise."""
+        if self.description.get("kind") != kind:
+            raise ValueError(f"{self.path}: not a {kind} export")
+        return self.description
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input: np.ascontiguousarray(x, dtype=np.float32)})[0]
+
+
+def find_export(name_or_path: str | Path, weights_dir: Path, kind: str) -> Path:
+    """The .onnx file for a model: the path itself, the export beside a .pt file, or a shipped model's export."""
+    path = Path(name_or_path)
+    candidates = [path] if path.suffix == ".onnx" else [path.with_suffix(".onnx"), weights_dir / f"{name_or_path}.onnx"]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"no ONNX export of {kind} {str(name_or_path)!r}: make one with ocr-export "
+                            f"{name_or_path}, or use the torch backend")
 
 
 def available() -> bool:

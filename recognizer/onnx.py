@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.onnx import OnnxNetwork, export
+from engine.onnx import OnnxNetwork, export, find_export
 
 from .charset import Charset
 from .config import KIND, WEIGHTS_DIR, RecognizerConfig, RecognizerSettings
@@ -13,23 +13,15 @@ from .reader import Reader, softmax_frames
 
 
 def onnx_path(name_or_path: str | Path) -> Path:
-    """The .onnx file for a model: the path itself, a shipped model's export, or the export beside a .pt file."""
-    path = Path(name_or_path)
-    candidates = [path] if path.suffix == ".onnx" else [path.with_suffix(".onnx"), WEIGHTS_DIR / f"{name_or_path}.onnx"]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"no ONNX export of recognizer {str(name_or_path)!r}: make one with ocr-export "
-                            f"{name_or_path}, or use the torch backend")
+    """The .onnx file for a model: the path itself, the export beside a .pt file, or a shipped model's export."""
+    return find_export(name_or_path, WEIGHTS_DIR, KIND)
 
 
 class OnnxRecognizer(Reader):
     """``Reader`` on onnxruntime: the same readings as the torch Recognizer, without torch."""
 
     def __init__(self, network: OnnxNetwork, settings: RecognizerSettings = RecognizerSettings()):
-        d = network.description
-        if d.get("kind") != KIND:
-            raise ValueError(f"{network.path}: not a recognizer export")
+        d = network.described_as(KIND)
         self.network, self.path, self.settings = network, network.path, settings
         self.cfg, self.charset, self.summary = RecognizerConfig.from_dict(d["config"]), Charset(d["charset"]), d.get("summary", {})
 

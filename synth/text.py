@@ -354,6 +354,18 @@ def run_jobs(work, jobs: list, res: Resources, workers: int, desc: str, chunksiz
         return results
 
 
+def generator_arguments(description: str, count: int, labels: str = "labels.tsv"):
+    """The argument parser every generator starts from: --out, -n/--count, --seed, --workers."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, help=f"folder to write: images/ and {labels}")
+    p.add_argument("-n", "--count", type=int, default=count)
+    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same files, for any --workers")
+    p.add_argument("--workers", type=int, default=1, help="processes")
+    return p
+
+
 def load_resources(words: str, font_dirs: list[str], photo_dirs: list[str]) -> Resources:
     fonts = [f for f in find_files(font_dirs, {".ttf", ".otf"}) if renders_latin(f)]
     if not fonts:

@@ -27,3 +27,28 @@ def write_png(path, array):
 
     Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_files(tmp_path_factory):
+    """(detector, recognizer) checkpoint paths: a detector that calls everything text (one box over the image)
+    and a random tiny recognizer of 'abc'."""
+    import torch
+
+    from detector.checkpoint import make_checkpoint as detector_checkpoint
+    from detector.config import DetectorConfig
+    from detector.model import DBNet
+    from recognizer.charset import Charset
+    from recognizer.checkpoint import make_checkpoint
+    from recognizer.config import RecognizerConfig
+    from recognizer.model import CRNN
+
+    folder = tmp_path_factory.mktemp("tiny-models")
+    torch.manual_seed(0)
+    det = DBNet(DetectorConfig(width_mult=0.125, neck=16)).eval()
+    with torch.no_grad():
+        det.prob_head[-1].bias.fill_(20.0)
+    torch.save(detector_checkpoint(det), folder / "det.pt")
+    torch.save(make_checkpoint(CRNN(RecognizerConfig(width_mult=0.125, hidden=16), 4).eval(), Charset("abc")),
+               folder / "rec.pt")
+    return folder / "det.pt", folder / "rec.pt"

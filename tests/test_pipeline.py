@@ -97,25 +97,10 @@ def test_result_json_schema_and_values(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory):
-    """A detector that calls everything text (one box over the image) and a random tiny recognizer."""
-    from detector.checkpoint import make_checkpoint as det_checkpoint
-    from detector.config import DetectorConfig
-    from detector.model import DBNet
-    from recognizer.charset import Charset
-    from recognizer.checkpoint import make_checkpoint
-    from recognizer.config import RecognizerConfig
-    from recognizer.model import CRNN
-
-    folder = tmp_path_factory.mktemp("models")
-    torch.manual_seed(0)
-    det = DBNet(DetectorConfig(width_mult=0.125, neck=16)).eval()
-    with torch.no_grad():
-        det.prob_head[-1].bias.fill_(20.0)
-    torch.save(det_checkpoint(det), folder / "det.pt")
-    cfg = RecognizerConfig(width_mult=0.125, hidden=16)
-    torch.save(make_checkpoint(CRNN(cfg, 4).eval(), Charset("abc")), folder / "rec.pt")
-    return ["--detector", str(folder / "det.pt"), "--model", str(folder / "rec.pt"), "--max-side", "128"]
+def tiny_models(tiny_files):
+    """ocr-run flags for the tiny detector and recognizer (see conftest)."""
+    det, rec = tiny_files
+    return ["--detector", str(det), "--model", str(rec), "--max-side", "128"]
 
 
 def odd_images(folder):

@@ -3,7 +3,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from conftest import write_png
 
 ray = pytest.importorskip("ray")
@@ -21,28 +20,15 @@ def local_ray():
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from detector.checkpoint import make_checkpoint as det_checkpoint
-    from detector.config import DetectorConfig
-    from detector.model import DBNet
-    from recognizer.charset import Charset
-    from recognizer.checkpoint import make_checkpoint
-    from recognizer.config import RecognizerConfig
-    from recognizer.model import CRNN
-
-    folder = tmp_path_factory.mktemp("ray-models")
-    torch.manual_seed(0)
-    det = DBNet(DetectorConfig(width_mult=0.125, neck=16)).eval()
-    with torch.no_grad():
-        det.prob_head[-1].bias.fill_(20.0)
-    torch.save(det_checkpoint(det), folder / "det.pt")
-    torch.save(make_checkpoint(CRNN(RecognizerConfig(width_mult=0.125, hidden=16), 4).eval(), Charset("abc")),
-               folder / "rec.pt")
+def tiny(tiny_files, tmp_path_factory):
+    """Five images (one broken) and ocr-run flags for the tiny models (see conftest)."""
+    det, rec = tiny_files
+    folder = tmp_path_factory.mktemp("ray-images")
     rng = np.random.default_rng(0)
     images = [write_png(folder / f"img{i}.png", rng.integers(0, 256, (50 + 9 * i, 90, 3))) for i in range(5)]
     (folder / "img2.png").write_bytes(b"broken")
-    flags = ["--detector", str(folder / "det.pt"), "--model", str(folder / "rec.pt"), "--max-side", "128",
-             "--min-confidence", "0", "--device", "cpu", "--quiet"]
+    flags = ["--detector", str(det), "--model", str(rec), "--max-side", "128", "--min-confidence", "0",
+             "--device", "cpu", "--quiet"]
     return [str(p) for p in images], flags
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from conftest import write_png
 from PIL import Image
 
@@ -51,28 +50,13 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """A detector that finds one box over everything and a random tiny recognizer, as files, and a config."""
-    from detector.checkpoint import make_checkpoint as det_checkpoint
-    from detector.config import DetectorConfig
-    from detector.model import DBNet
-    from recognizer.charset import Charset
-    from recognizer.checkpoint import make_checkpoint
-    from recognizer.config import RecognizerConfig
-    from recognizer.model import CRNN
-
-    folder = tmp_path_factory.mktemp("serve-models")
-    torch.manual_seed(0)
-    det = DBNet(DetectorConfig(width_mult=0.125, neck=16)).eval()
-    with torch.no_grad():
-        det.prob_head[-1].bias.fill_(20.0)
-    torch.save(det_checkpoint(det), folder / "det.pt")
-    torch.save(make_checkpoint(CRNN(RecognizerConfig(width_mult=0.125, hidden=16), 4).eval(), Charset("abc")),
-               folder / "rec.pt")
-    flags = ["--detector", str(folder / "det.pt"), "--model", str(folder / "rec.pt"), "--max-side", "128",
-             "--min-confidence", "0", "--device", "cpu"]
-    cfg = load_config(overrides={"device": "cpu", "detector": {"model": str(folder / "det.pt"), "max_side": 128},
-                                 "recognizer": {"model": str(folder / "rec.pt"), "min_confidence": 0.0}})
+def tiny(tiny_files):
+    """The tiny models (see conftest) as a config and as ocr-run flags."""
+    det, rec = tiny_files
+    flags = ["--detector", str(det), "--model", str(rec), "--max-side", "128", "--min-confidence", "0",
+             "--device", "cpu"]
+    cfg = load_config(overrides={"device": "cpu", "detector": {"model": str(det), "max_side": 128},
+                                 "recognizer": {"model": str(rec), "min_confidence": 0.0}})
     return cfg, flags
 
 

@@ -19,7 +19,6 @@ workers.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import string
 import sys
@@ -31,7 +30,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from synth.text import Resources, background, find_files, find_photos, run_jobs, worker_resources  # noqa: E402
+from synth.text import generator_arguments, Resources, background, find_files, find_photos, run_jobs, worker_resources  # noqa: E402
 
 FORMATS = ("us", "eu", "br-old", "br-mercosur", "ar-old", "ar-mercosur", "latam")
 PLATE_FACES = ("BebasNeue-Bold", "BebasNeue-Regular", "LiberationSansNarrow-Bold", "NimbusSansNarrow-Bold",
@@ -243,11 +242,7 @@ def make_one(args) -> tuple[str, str, str]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True, help="folder to write: images/ and labels.tsv")
-    p.add_argument("-n", "--count", type=int, default=10000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=1)
+    p = generator_arguments(__doc__, 10000)
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     p.add_argument("--fonts", nargs="+", default=["/usr/share/fonts"], help="folders searched for the plate faces")
     p.add_argument("--photos", nargs="+", default=["/usr/share/wallpapers", "/usr/share/backgrounds"])

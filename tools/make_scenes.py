@@ -11,7 +11,6 @@ A seed gives identical files for any number of workers.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -86,11 +85,7 @@ def _work(args):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True, help="folder to write: images/ and labels.jsonl")
-    p.add_argument("-n", "--count", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=1)
+    p = mw.generator_arguments(__doc__, 1000, "labels.jsonl")
     p.add_argument("--words", default=mw.DEFAULT_WORDS)
     p.add_argument("--fonts", nargs="+", default=mw.DEFAULT_FONT_DIRS)
     p.add_argument("--photos", nargs="+", default=mw.DEFAULT_PHOTO_DIRS)

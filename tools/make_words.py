@@ -14,7 +14,6 @@ point elsewhere.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 import cv2
 import numpy as np
 
-from synth.text import (DEFAULT_FONT_DIRS, DEFAULT_PHOTO_DIRS, DEFAULT_WORDS, OUT_HEIGHT, load_resources, pick_font,
+from synth.text import (generator_arguments, DEFAULT_FONT_DIRS, DEFAULT_PHOTO_DIRS, DEFAULT_WORDS, OUT_HEIGHT, load_resources, pick_font,
                         random_text, render, render_plain, run_jobs, worker_resources)
 
 
@@ -55,11 +54,7 @@ def make_one(args) -> tuple[str, str]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True, help="folder to write: images/ and labels.tsv")
-    p.add_argument("-n", "--count", type=int, default=10000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=1)
+    p = generator_arguments(__doc__, 10000)
     p.add_argument("--words", default=DEFAULT_WORDS, help=f"word list, one per line (default {DEFAULT_WORDS})")
     p.add_argument("--fonts", nargs="+", default=DEFAULT_FONT_DIRS, help="folders searched for .ttf/.otf")
     p.add_argument("--photos", nargs="+", default=DEFAULT_PHOTO_DIRS, help="folders searched for photographs")
