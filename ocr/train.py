@@ -64,7 +64,8 @@ def parse_args(argv):
     r.add_argument("--label-sep", default="_", help="file-name label separator: 'ab12_7.png' reads 'ab12' ('' = off)")
     r.add_argument("--charset", help="characters the model reads, or a named set: latin (printable ASCII, accented "
                                      "Latin letters and signs), digits, alnum (default: those of the labels, or --init's)")
-    r.add_argument("--init", help="start from these weights (a shipped model name or a .pt file): fine-tuning")
+    r.add_argument("--init", help="start from these weights (a shipped model name or a .pt file): fine-tuning; "
+                                  "--width and --charset may differ from its own")
     r.add_argument("--size", help="network size: recognizer fast (~1 M params, default) or full (~8.7 M); "
                                   "detector half (2.9 M, default) or full")
     r.add_argument("--rnn", choices=["lstm", "gru"], default="lstm")
@@ -192,17 +193,25 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
     init = read_checkpoint(resolve_weights(run["init"])) if run["init"] else None
     if init and not a.resume:
         ignored = [flag for flag, value, default in [("--size", a.size, None), ("--rnn", a.rnn, "lstm"),
-                                                     ("--rgb", a.rgb, False), ("--width", a.width, 128),
-                                                     ("--height", a.height, 64), ("--charset", a.charset, None)]
+                                                     ("--rgb", a.rgb, False), ("--height", a.height, 64)]
                    if value != default]
         if ignored:
-            print(f"warning: {', '.join(ignored)} ignored: --init {run['init']} fixes the network and charset",
+            print(f"warning: {', '.join(ignored)} ignored: --init {run['init']} fixes the network",
                   file=sys.stderr)
-    model_cfg = RecognizerConfig.from_dict(init["config"] if init else run["model"])
-    if init and run.get("resize"):
-        model_cfg = replace(model_cfg, resize=run["resize"])
-    chars = init["charset"] if init else run["charset"] or Charset.from_texts(s.text for s in samples).chars
+    if init:  # its network, at this run's width (the convolutions do not depend on it) and resize mode
+        base = RecognizerConfig.from_dict(init["config"])
+        model_cfg = replace(base, width=run["model"]["width"], resize=run.get("resize") or base.resize)
+    else:
+        model_cfg = RecognizerConfig.from_dict(run["model"])
+    if a.resume or not init:
+        chars = run["charset"] or Charset.from_texts(s.text for s in samples).chars
+    else:  # --init's characters, then any the labels add: their output rows start fresh
+        chars = NAMED.get(run["charset"], run["charset"]) if run["charset"] else init["charset"] + "".join(
+            sorted(set("".join(s.text for s in samples)) - set(init["charset"])))
     charset = Charset(NAMED.get(chars, chars))
+    if init and not a.resume and set(charset.chars) != set(init["charset"]):
+        print(f"charset: {len(init['charset'])} characters of --init, now {len(charset)} ({charset.chars}); "
+              "the output rows of the shared ones carry over", file=sys.stderr)
 
     if run["folds"]:
         if not 2 <= run["folds"] <= len(samples):

@@ -52,6 +52,23 @@ def ctc_loss(model: nn.Module, batch, device: torch.device) -> tuple[torch.Tenso
     return loss, {}, images.shape[0]
 
 
+@torch.no_grad()
+def warm_start(model: CRNN, charset: Charset, ckpt: dict) -> None:
+    """Start ``model`` from a checkpoint: every layer whose shape fits (the convolutions fit any width), and the
+    output layer row by row for the characters both charsets share; the CTC blank is row 0 in both."""
+    source, source_charset = build_model(ckpt)
+    old, new = source.state_dict(), model.state_dict()
+    for key, value in old.items():
+        if not key.startswith("head.") and key in new and new[key].shape == value.shape:
+            new[key].copy_(value)
+    rows = [(0, 0)] + [(charset.chars.index(c) + 1, i + 1) for i, c in enumerate(source_charset.chars)
+                       if c in charset.chars]
+    for to, frm in rows:
+        new["head.weight"][to] = old["head.weight"][frm]
+        new["head.bias"][to] = old["head.bias"][frm]
+    model.load_state_dict(new)
+
+
 def read_validation(samples: list[Sample]) -> tuple[list, list[str]]:
     """Validation crops, decoded once; an unreadable one is named and left out."""
     images, texts = [], []
@@ -108,7 +125,7 @@ def train(run_dir: str | Path, train_samples: list[Sample], val_samples: list[Sa
     torch.manual_seed(cfg.seed)  # the initial weights follow the run's seed too
     model = CRNN(model_cfg, charset.num_classes)
     if init_checkpoint is not None:
-        model.load_state_dict(build_model(init_checkpoint)[0].state_dict())
+        warm_start(model, charset, init_checkpoint)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     validate = None
     if val_sets:

@@ -7,6 +7,7 @@ from recognizer.charset import Charset
 from recognizer.config import RecognizerConfig
 from engine.images import load_image
 from recognizer.config import RecognizerSettings
+from recognizer.model import CRNN
 from recognizer.dataset import read_folder
 from recognizer.predict import Recognizer
 from recognizer.training import TrainConfig, lr_at, train
@@ -72,3 +73,36 @@ def test_training_survives_a_corrupt_image(captcha_dir, tmp_path, capsys):
     result = train(tmp_path / "run", samples, samples[:2], TINY, charset, cfg, workers=0, progress=False)
     assert result["finished"] and result["samples_seen"] == 4 * (len(samples) - 1)
     assert "abc_9.png" in capsys.readouterr().err
+
+
+def test_warm_start_keeps_shared_rows_and_takes_a_new_width():
+    from recognizer.checkpoint import make_checkpoint
+    from recognizer.training import warm_start
+
+    torch.manual_seed(0)
+    source = CRNN(TINY, 4)  # blank, a, b, c
+    ckpt = make_checkpoint(source, Charset("abc"))
+    wider = RecognizerConfig(width=96, height=32, width_mult=0.25, hidden=64)
+    target = CRNN(wider, 5)  # blank, A, a, c, d: 'b' dropped, 'A' and 'd' new
+    warm_start(target, Charset("Aacd"), ckpt)
+    old, new = source.state_dict(), target.state_dict()
+    assert all(torch.equal(new[k], old[k]) for k in old if not k.startswith("head."))
+    for to, frm in [(0, 0), (2, 1), (3, 3)]:  # blank, a, c
+        assert torch.equal(new["head.weight"][to], old["head.weight"][frm])
+    assert not torch.equal(new["head.weight"][1], old["head.weight"][1])  # 'A' starts fresh
+
+
+def test_init_with_new_characters_trains_from_the_shared_ones(captcha_dir, tmp_path, capsys):
+    from ocr.train import main as train_main
+    from recognizer.checkpoint import make_checkpoint
+
+    torch.manual_seed(0)
+    torch.save(make_checkpoint(CRNN(TINY, 4), Charset("abc")), tmp_path / "base.pt")
+    code = train_main([str(captcha_dir), "--init", str(tmp_path / "base.pt"), "--steps", "2", "--width", "96",
+                       "--out", str(tmp_path / "run"), "--workers", "0", "--quiet", "--val-split", "0"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "the output rows of the shared ones carry over" in err
+    best = Recognizer.load(tmp_path / "run" / "best.pt", device="cpu")
+    assert best.cfg.width == 96 and best.charset.chars.startswith("abc")
+    assert set(best.charset.chars) >= {c for s in read_folder(captcha_dir) for c in s.text}
