@@ -40,6 +40,9 @@ def parse_args(argv):
     p.add_argument("data", nargs="*", help="training folder(s); name a folder twice to weigh it double")
     p.add_argument("--out", default="runs/train", help="run folder (default runs/train)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    p.add_argument("--new-data", action="store_true",
+                   help="with --resume: go on although the training folders changed (regenerated, grown); "
+                        "recognizer runs with --val folders only, so no validation sample moves into training")
     p.add_argument("--kind", choices=KINDS, help="what to train (default: from the data)")
     t = p.add_argument_group("schedule (defaults: the model's own)")
     t.add_argument("--steps", type=int, help="optimizer steps; with --resume, a new end for the schedule")
@@ -187,9 +190,15 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
     samples = [s for folder in folders for s in read_folder(folder, run["label_sep"] or None)]
     data = fingerprint(f"{s.path}\t{s.text}" for s in samples)
     if a.resume and run.get("data", data) != data:
-        raise DataError(f"{', '.join(folders)}: the training data changed since the run started ({run['data']['count']} "
-                        f"samples then, {data['count']} now); resuming would reshuffle the validation split. "
-                        "Start a new run instead")
+        if not a.new_data or not run["val"]:
+            raise DataError(f"{', '.join(folders)}: the training data changed since the run started "
+                            f"({run['data']['count']} samples then, {data['count']} now); resuming would reshuffle "
+                            "the validation split. Start a new run" + (", or pass --new-data: the validation "
+                                                                       "folders stay as they were" if run["val"] else ""))
+        print(f"--new-data: {run['data']['count']} -> {data['count']} training samples; the run goes on with them",
+              file=sys.stderr)
+        run["data"] = data
+        (out / "run.json").write_text(json.dumps(run, indent=1))
     init = read_checkpoint(resolve_weights(run["init"])) if run["init"] else None
     if init and not a.resume:
         ignored = [flag for flag, value, default in [("--size", a.size, None), ("--rnn", a.rnn, "lstm"),

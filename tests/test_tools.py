@@ -114,3 +114,19 @@ def test_training_state_is_refused_as_a_model(captcha_dir, tmp_path):
     with pytest.raises(ValueError, match="use best.pt"):
         read_checkpoint(tmp_path / "run" / "last.pt")
     assert read_checkpoint(tmp_path / "run" / "best.pt")["kind"] == "recognizer"
+
+
+def test_resume_goes_on_with_new_data_only_when_asked_and_validation_is_apart(captcha_dir, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(captcha_dir, data)
+    common = ["--out", str(tmp_path / "run"), "--workers", "0", "--quiet"]
+    assert train_main([str(data), "--val", str(captcha_dir), "--steps", "3", "--minutes", "0", "--width", "64",
+                       "--height", "32"] + common) == 0
+    write_png(data / "new_1.png", np.zeros((20, 40, 3)))
+    assert train_main(["--resume"] + common) == 2
+    assert "pass --new-data" in capsys.readouterr().err
+    assert train_main(["--resume", "--new-data"] + common) == 0
+    out, err = capsys.readouterr()
+    assert "6 -> 7 training samples" in err and json.loads(out.splitlines()[-1])["finished"]
