@@ -130,3 +130,22 @@ def test_resume_goes_on_with_new_data_only_when_asked_and_validation_is_apart(ca
     assert train_main(["--resume", "--new-data"] + common) == 0
     out, err = capsys.readouterr()
     assert "6 -> 7 training samples" in err and json.loads(out.splitlines()[-1])["finished"]
+
+
+def test_captcha_zoo_is_deterministic_and_named_by_its_text(tmp_path):
+    import make_captcha_zoo as zoo
+    from captcha.image import DEFAULT_FONTS  # a font that is always there offline
+
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    (fonts / "DejaVuSansMono.ttf").write_bytes(open(DEFAULT_FONTS[0], "rb").read())
+    args = ["-n", "12", "--seed", "3", "--fonts", str(fonts), "--photos", str(tmp_path / "none")]
+    zoo.main(["--out", str(tmp_path / "a")] + args)
+    zoo.main(["--out", str(tmp_path / "b"), "--workers", "2"] + args)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir()) and len(names) == 12
+    assert all(filecmp.cmp(tmp_path / "a" / n, tmp_path / "b" / n, shallow=False) for n in names)
+    labels = [label_from_filename(n) for n in names]
+    upper = [t for t in labels if any(c.isupper() for c in t)]
+    assert len(upper) == 2 and all(set(t) <= set(zoo.UPPER) for t in upper)  # upper-clear: 2 of 12 in turn
+    assert all(4 <= len(t) <= 8 and set(t) <= set(zoo.LOWER + zoo.UPPER) for t in labels)
