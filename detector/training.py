@@ -70,7 +70,7 @@ def train(run_dir: str | Path, train_set: list[ImageAnnotation], val_set: list[I
     settings = replace(DetectorSettings(), max_side=val_max_side)
     validate = (lambda m: evaluate(Detector(m, settings, device), val_set)) if val_set else None
     return fit(run_dir, model, optimizer, DetectionDataset(train_set, cfg.crop_size, model_cfg.mean, model_cfg.std),
-               collate, cfg, lr_at=lambda step: lr_at(step, cfg), loss_fn=detection_loss, validate=validate,
+               collate, cfg, lr_at=lambda step, end: lr_at(step, cfg), loss_fn=detection_loss, validate=validate,
                model_checkpoint=make_checkpoint, score_key="hmean", resume=resume, device=device, workers=workers,
                max_minutes=max_minutes, checkpoint_minutes=checkpoint_minutes, progress=progress,
                should_stop=should_stop, summary={"train_images": len(train_set), "val_images": len(val_set)})

@@ -113,8 +113,9 @@ LossFn = Callable[[nn.Module, tuple, torch.device], "tuple[torch.Tensor, dict, i
 
 
 def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer, dataset, collate, cfg: TrainConfig, *,
-        lr_at: Callable[[int], float], loss_fn: LossFn, validate: Callable[[nn.Module], dict] | None,
+        lr_at: Callable[[int, int], float], loss_fn: LossFn, validate: Callable[[nn.Module], dict] | None,
         model_checkpoint: Callable[[nn.Module, dict], dict], score_key: str, augment: bool = True,
+        patience: int = 0, patience_from: float = 0.0, early_end: Callable[[int], int] | None = None,
         resume: bool = False, device: str = "auto", workers: int = 2, max_minutes: float | None = None,
         checkpoint_minutes: float = 5.0, progress: bool = True, should_stop: Callable[[], bool] | None = None,
         summary: dict | None = None) -> dict:
@@ -125,6 +126,10 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     or is None: then ``best.pt`` is the last model. ``should_stop()`` is asked after every step (the
     commands answer "Ctrl-C was pressed"): the run stops at that step boundary and saves, so it resumes
     exactly. Whatever ends the loop (time limit, Ctrl-C, an error), ``last.pt`` keeps the last step.
+
+    ``lr_at(step, end)`` is the rate at ``step`` of a run that ends at ``end`` (``cfg.steps``, unless validation
+    stopped improving): after ``patience`` validations without a better score, counted once the score has passed
+    ``patience_from``, the run ends at ``early_end(step)`` instead, so its final decay still runs whole.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -134,7 +139,7 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     if dev.type == "cpu":
         model.to(memory_format=torch.channels_last)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    step, best, samples_seen, seconds = 0, -1.0, 0, 0.0
+    step, best, samples_seen, seconds, end, stale = 0, -1.0, 0, 0.0, cfg.steps, 0
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
     if resume:
         state = torch.load(last_path, map_location="cpu", weights_only=True)
@@ -143,6 +148,7 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         scaler.load_state_dict(state["scaler"])
         step, samples_seen, seconds = state["step"], state["samples_seen"], state["seconds"]
         best = state.get("best", state.get("best_acc", -1.0))  # recognizer states before 0.2 said best_acc
+        end, stale = min(state.get("end") or cfg.steps, cfg.steps), state.get("stale", 0)  # end: if it came early
 
     sampler = StepBatches(len(dataset), cfg.batch_size, cfg.seed, step, cfg.steps, augment)
     loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=workers,
@@ -151,12 +157,13 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
 
     def run_summary() -> dict:
         return {"steps": step, "samples_seen": samples_seen, "train_minutes": round(seconds / 60, 2),
-                f"best_val_{score_key}": best, **(summary or {}), "train_config": asdict(cfg), "device": dev.type}
+                f"best_val_{score_key}": best, **({"ended_early_at": end} if end < cfg.steps else {}),
+                **(summary or {}), "train_config": asdict(cfg), "device": dev.type}
 
     def save_last():
         save_atomic({"model": model_checkpoint(model, run_summary()), "optimizer": optimizer.state_dict(),
                      "scaler": scaler.state_dict(), "step": step, "best": best, "samples_seen": samples_seen,
-                     "seconds": seconds, "train_config": asdict(cfg)}, last_path)
+                     "seconds": seconds, "end": end if end < cfg.steps else None, "stale": stale, "train_config": asdict(cfg)}, last_path)
 
     def log(record: dict):
         log_file.write(json.dumps({"step": step, "samples_seen": samples_seen, **record}) + "\n")
@@ -172,7 +179,7 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         for batch in loader:
             if batch is not None:
                 for group in optimizer.param_groups:
-                    group["lr"] = lr_at(step)
+                    group["lr"] = lr_at(step, end)
                 loss, parts, n = loss_fn(model, batch, dev)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
@@ -192,27 +199,33 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
             start = now
             if step % cfg.log_every == 0 and window_n:
                 record = {k: v / window_n for k, v in window.items()}
-                record.update(lr=lr_at(step - 1), samples_per_s=window_samples / max(now - window_start, 1e-9))
+                record.update(lr=lr_at(step - 1, end), samples_per_s=window_samples / max(now - window_start, 1e-9))
                 log(record)
                 bar.set_postfix(loss=f"{record['loss']:.3f}")
                 window, window_n, window_samples, window_start = {}, 0, 0, now
-            if step % cfg.val_every == 0 or step == cfg.steps:
+            if step % cfg.val_every == 0 or step == end:
                 if validate is None:
                     save_atomic(model_checkpoint(model, run_summary()), best_path)
                 else:
                     metrics = validate(model)
                     model.train()
                     log({"val_" + k: v for k, v in metrics.items()})
+                    stale = 0 if metrics[score_key] > best else stale + (best > patience_from)
                     if metrics[score_key] > best:
                         best = metrics[score_key]
                         save_atomic(model_checkpoint(model, run_summary()), best_path)
+                    if patience and stale >= patience and early_end is not None and early_end(step) < end:
+                        end = early_end(step)  # validation stopped improving: decay now, then stop
+                        log({"early_end": end})
                     bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items() if isinstance(v, float) and "/" not in k})
                 start = time.time()  # validation is not training time
-            if now - last_ckpt >= checkpoint_minutes * 60 or step == cfg.steps:
+            if now - last_ckpt >= checkpoint_minutes * 60 or step == end:
                 save_last()
                 last_ckpt = now
+            if step >= end:
+                break
             out_of_time = max_minutes is not None and now - session_start >= max_minutes * 60
-            if (out_of_time or (should_stop is not None and should_stop())) and step < cfg.steps:
+            if out_of_time or (should_stop is not None and should_stop()):
                 stopped_early = True  # at a step boundary, so the saved state resumes exactly
                 break
     finally:
@@ -222,5 +235,5 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         bar.close()
         log_file.close()
     result = run_summary()
-    result["finished"] = not stopped_early and step >= cfg.steps
+    result["finished"] = not stopped_early and step >= end
     return result

@@ -1,13 +1,22 @@
 """ocr-train: train the recognizer on a folder of labelled crops, or the detector on labelled photos.
 
-    ocr-train my-captchas/ --out runs/mine                         # crops named by their text, or labels.tsv
+    ocr-train my-captchas/ --out runs/mine                         # crops named by their text, or labels.tsv:
+                                                                   # looks at the data, chooses, trains 30 min
     ocr-train my-captchas/ --init captcha --folds 5 --out runs/cv  # fine-tune a shipped model; 5-fold CV
     ocr-train photos/ --holdout val-names.txt --out runs/det       # labels.jsonl or ICDAR gt_*.txt: the detector
     ocr-train --resume --out runs/mine --minutes 60                # continue exactly where a run stopped
 
 What is trained follows the data: a folder of labelled photos (labels.jsonl, or ICDAR 2015 gt_<image>.txt
-files) trains the detector, anything else the recognizer (--kind forces one). Defaults (steps, batch size,
-learning rate, warm-up, validation interval) are each model's own; flags override them.
+files) trains the detector, anything else the recognizer (--kind forces one).
+
+A new recognizer run first looks at its crops (sizes, blank margins, label lengths, characters, case) and
+chooses the input width, stretch or pad, margin trimming, the charset, the shipped model to fine-tune (captcha
+readers for letters and digits, `words` otherwise), the validation split, the learning rate and the
+augmentation; it then measures its speed here and turns --minutes (default 30) into a step count, so the final
+learning-rate decay always runs. When validation stops improving for --patience checks, the decay starts at
+once and the run ends sooner. It prints why it chose each setting, and at the end a report: accuracy, the
+most common confusions, minutes, and the ocr-run command for the model. Every choice can be fixed by its flag.
+The detector's defaults (steps, batch size, rate) are its own; flags override them.
 
 The run folder holds best.pt (the best model by validation: pass it to ocr-run --model or --detector),
 last.pt (for --resume), run.json (the run's settings and data fingerprint) and metrics.jsonl. A run stops
@@ -46,7 +55,9 @@ def parse_args(argv):
     p.add_argument("--kind", choices=KINDS, help="what to train (default: from the data)")
     t = p.add_argument_group("schedule (defaults: the model's own)")
     t.add_argument("--steps", type=int, help="optimizer steps; with --resume, a new end for the schedule")
-    t.add_argument("--minutes", type=float, help="stop (resumably) after this many minutes")
+    t.add_argument("--minutes", type=float,
+                   help="stop (resumably) after this many minutes; a new recognizer run without --steps also "
+                        "fits its schedule into them (default 30 there)")
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--warmup", type=int, help="warm-up steps")
@@ -67,17 +78,25 @@ def parse_args(argv):
     r.add_argument("--label-sep", default="_", help="file-name label separator: 'ab12_7.png' reads 'ab12' ('' = off)")
     r.add_argument("--charset", help="characters the model reads, or a named set: latin (printable ASCII, accented "
                                      "Latin letters and signs), digits, alnum (default: those of the labels, or --init's)")
-    r.add_argument("--init", help="start from these weights (a shipped model name or a .pt file): fine-tuning; "
-                                  "--width and --charset may differ from its own")
+    r.add_argument("--init", help="start from these weights (a shipped model name or a .pt file), or 'none' for "
+                                  "a fresh network; --width and --charset may differ from its own (default: "
+                                  "chosen from the data; none when --size, --rnn, --rgb or --height is given)")
+    r.add_argument("--trim", action=argparse.BooleanOptionalAction,
+                   help="cut blank margins off every crop, in training and reading (default: chosen from the data)")
+    r.add_argument("--clutter", action=argparse.BooleanOptionalAction,
+                   help="augment with crossing lines and speckles (default: for captcha-like labels)")
+    r.add_argument("--patience", type=int,
+                   help="validations without improvement before the final decay starts early (default 5 for a "
+                        "schedule fitted to --minutes, else 0 = never)")
     r.add_argument("--size", help="network size: recognizer fast (~1 M params, default) or full (~8.7 M); "
                                   "detector half (2.9 M, default) or full")
-    r.add_argument("--rnn", choices=["lstm", "gru"], default="lstm")
+    r.add_argument("--rnn", choices=["lstm", "gru"])
     r.add_argument("--rgb", action="store_true", help="read RGB instead of grayscale")
     r.add_argument("--resize", choices=["stretch", "pad"],
                    help="stretch crops to the input size, or keep the aspect ratio and pad (default stretch, or "
                         "--init's); preprocessing only, so it may change when fine-tuning")
-    r.add_argument("--width", type=int, default=128)
-    r.add_argument("--height", type=int, default=64)
+    r.add_argument("--width", type=int, help="input width (default: from the crops' aspect ratio)")
+    r.add_argument("--height", type=int, help="input height (default 64, or --init's)")
     r.add_argument("--epochs", type=float, help="instead of --steps: passes over the training set")
     r.add_argument("--anneal", type=float, help="fraction of the steps, at the end, over which the rate decays (0.3)")
     r.add_argument("--no-augment", action="store_true")
@@ -93,7 +112,8 @@ def schedule(a, cls, run: dict | None = None) -> dict:
     given = {"steps": a.steps, "batch_size": a.batch_size, "lr": a.lr, "warmup_steps": a.warmup,
              "val_every": a.val_every, "seed": a.seed}
     if cls.__module__.startswith("recognizer"):
-        given.update(anneal_fraction=a.anneal, augment=False if a.no_augment else None, select=a.select)
+        given.update(anneal_fraction=a.anneal, augment=False if a.no_augment else None, select=a.select,
+                     patience=a.patience)
     else:
         given.update(crop_size=a.crop_size)
     return asdict(cls(**{k: v for k, v in given.items() if v is not None}))
@@ -168,26 +188,58 @@ def _folds(samples, k: int, seed: int):
         yield [s for i, s in enumerate(samples) if i not in held], [s for i, s in enumerate(samples) if i in held]
 
 
+def plan_run(p, a, samples) -> tuple[dict, list[str]]:
+    """A new recognizer run's settings: the data's summary and the plan made from it, the flags winning."""
+    from recognizer.charset import NAMED
+    from recognizer.checkpoint import read_checkpoint, resolve_weights, shipped_models
+    from recognizer.config import SIZES, RecognizerConfig
+    from recognizer.plan import plan, summarize
+
+    size = a.size or "fast"
+    if size not in SIZES:
+        p.error(f"--size {size}: the recognizer's sizes are {', '.join(SIZES)}")
+    network_flags = [flag for flag, value in [("--size", a.size), ("--rnn", a.rnn), ("--rgb", a.rgb or None),
+                                              ("--height", a.height)] if value is not None]
+    fixed = {key: value for key, value in [("width", a.width), ("resize", a.resize), ("trim", a.trim),
+                                           ("clutter", a.clutter), ("lr", a.lr), ("warmup", a.warmup)]
+             if value is not None}
+    if a.charset:
+        fixed["charset"] = NAMED.get(a.charset, a.charset)
+    if a.init:
+        fixed["init"] = None if a.init.lower() == "none" else a.init
+    elif network_flags:
+        fixed["init"] = None  # a network of the user's own shape starts fresh
+    summary = summarize(samples, seed=a.seed)
+    choice = plan(summary, shipped_models(), lambda name: read_checkpoint(resolve_weights(name))["charset"], fixed)
+    if choice.init and network_flags:
+        print(f"warning: {', '.join(network_flags)} ignored: --init {choice.init} fixes the network", file=sys.stderr)
+    lines = ["data:"] + [f"  {line}" for line in summary.lines()] + ["settings:"] + [f"  {line}" for line in choice.lines()]
+    run = {"kind": "recognizer", "train": a.data, "val": a.val, "label_sep": a.label_sep, "charset": choice.charset,
+           "init": choice.init, "folds": a.folds, "seed": a.seed, "resize": choice.resize,
+           "val_split": a.val_split if a.val_split is not None or a.val or a.folds else choice.val_count / len(samples),
+           "clutter": choice.clutter, "lr": choice.lr, "warmup": choice.warmup,
+           "model": RecognizerConfig.from_size(size, rnn=a.rnn or "lstm", channels=3 if a.rgb else 1,
+                                               resize=choice.resize, width=choice.width, height=a.height or 64,
+                                               trim=choice.trim).to_dict()}
+    return run, lines
+
+
 def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
     from engine.training import fingerprint
     from recognizer.charset import NAMED, Charset
     from recognizer.checkpoint import read_checkpoint, resolve_weights
-    from recognizer.config import SIZES, RecognizerConfig
+    from recognizer.config import RecognizerConfig
     from recognizer.dataset import DataError, read_folder
-    from recognizer.training import TrainConfig, train
+    from recognizer.training import TrainConfig, measure_speed, train
 
+    started = time.time()
+    folders = a.data if run is None else [run["train"]] if isinstance(run["train"], str) else run["train"]
+    label_sep = a.label_sep if run is None else run["label_sep"]  # one folder before 0.2
+    samples = [s for folder in folders for s in read_folder(folder, label_sep or None)]
+    report: list[str] = []
     if run is None:
-        size = a.size or "fast"
-        if size not in SIZES:
-            p.error(f"--size {size}: the recognizer's sizes are {', '.join(SIZES)}")
-        run = {"kind": "recognizer", "train": a.data, "val": a.val, "val_split": a.val_split,
-               "label_sep": a.label_sep, "charset": a.charset, "init": a.init, "folds": a.folds, "seed": a.seed,
-               "resize": a.resize,
-               "model": RecognizerConfig.from_size(size, rnn=a.rnn, channels=3 if a.rgb else 1,
-                                                   resize=a.resize or "stretch", width=a.width,
-                                                   height=a.height).to_dict()}
-    folders = [run["train"]] if isinstance(run["train"], str) else run["train"]  # one folder before 0.2
-    samples = [s for folder in folders for s in read_folder(folder, run["label_sep"] or None)]
+        run, report = plan_run(p, a, samples)
+        print("\n".join(report), file=sys.stderr)
     data = fingerprint(f"{s.path}\t{s.text}" for s in samples)
     if a.resume and run.get("data", data) != data:
         if not a.new_data or not run["val"]:
@@ -200,26 +252,21 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
         run["data"] = data
         (out / "run.json").write_text(json.dumps(run, indent=1))
     init = read_checkpoint(resolve_weights(run["init"])) if run["init"] else None
-    if init and not a.resume:
-        ignored = [flag for flag, value, default in [("--size", a.size, None), ("--rnn", a.rnn, "lstm"),
-                                                     ("--rgb", a.rgb, False), ("--height", a.height, 64)]
-                   if value != default]
-        if ignored:
-            print(f"warning: {', '.join(ignored)} ignored: --init {run['init']} fixes the network",
-                  file=sys.stderr)
-    if init:  # its network, at this run's width (the convolutions do not depend on it) and resize mode
+    if init:  # its network, at this run's width (the convolutions do not depend on it) and preprocessing
         base = RecognizerConfig.from_dict(init["config"])
-        model_cfg = replace(base, width=run["model"]["width"], resize=run.get("resize") or base.resize)
+        model_cfg = replace(base, width=run["model"]["width"], resize=run.get("resize") or base.resize,
+                            trim=run["model"].get("trim", False))
     else:
         model_cfg = RecognizerConfig.from_dict(run["model"])
-    if a.resume or not init:
-        chars = run["charset"] or Charset.from_texts(s.text for s in samples).chars
-    else:  # --init's characters, then any the labels add: their output rows start fresh
-        chars = NAMED.get(run["charset"], run["charset"]) if run["charset"] else init["charset"] + "".join(
-            sorted(set("".join(s.text for s in samples)) - set(init["charset"])))
+    if run["charset"]:
+        chars = run["charset"]
+    elif init:  # runs before the plan: --init's characters, then any the labels add
+        chars = init["charset"] + "".join(sorted(set("".join(s.text for s in samples)) - set(init["charset"])))
+    else:
+        chars = Charset.from_texts(s.text for s in samples).chars
     charset = Charset(NAMED.get(chars, chars))
     if init and not a.resume and set(charset.chars) != set(init["charset"]):
-        print(f"charset: {len(init['charset'])} characters of --init, now {len(charset)} ({charset.chars}); "
+        print(f"charset: {len(init['charset'])} characters of --init, now {len(charset)}; "
               "the output rows of the shared ones carry over", file=sys.stderr)
 
     if run["folds"]:
@@ -236,14 +283,29 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
     else:
         splits = [(out, *_split(samples, 0.1 if run["val_split"] is None else run["val_split"], run["seed"]))]
 
+    minutes = a.minutes
     if a.resume:
         tcfg = TrainConfig.from_dict(run["train_config"])
     else:
         if a.steps and a.epochs:
             p.error("give --steps or --epochs, not both")
-        tcfg = TrainConfig(**schedule(a, TrainConfig))
+        tcfg = replace(TrainConfig(**schedule(a, TrainConfig)), clutter=run.get("clutter", False),
+                       lr=run.get("lr", 1e-3), warmup_steps=run.get("warmup", 200))
         if a.epochs:
             tcfg = replace(tcfg, steps=int(round(a.epochs * max(1, len(splits[0][1]) // tcfg.batch_size))))
+        elif not a.steps:  # fit the schedule to the time: the decay at its end is worth several points
+            minutes = 30.0 if minutes is None else minutes
+            speed = measure_speed(splits[0][1], model_cfg, charset, tcfg.batch_size, a.device)
+            per_split = minutes / len(splits)
+            steps = max(100, int(per_split * 60 * 0.85 * speed / tcfg.batch_size))
+            tcfg = replace(tcfg, steps=steps, val_every=a.val_every or max(25, steps // 25),
+                           patience=5 if a.patience is None else a.patience)
+            line = (f"schedule: {steps} steps of {tcfg.batch_size}"
+                    + (f" per fold ({len(splits)} folds)" if len(splits) > 1 else "")
+                    + f", to fit {minutes:g} minutes at {speed:.0f} samples/s measured here; validation every "
+                      f"{tcfg.val_every} steps; the decay starts early after {tcfg.patience} without improvement")
+            report.append(f"  {line}")
+            print(f"  {line}", file=sys.stderr)
         tcfg = replace(tcfg, warmup_steps=min(tcfg.warmup_steps, tcfg.steps // 4))
         out.mkdir(parents=True, exist_ok=True)
         run.update(charset=charset.chars, train_config=asdict(tcfg), data=data)
@@ -251,7 +313,7 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
     print(f"model: {model_cfg}\ncharset ({len(charset)}): {charset.chars}", file=sys.stderr)
 
     results = []
-    deadline = time.time() + a.minutes * 60 if a.minutes is not None else None  # for all folds together
+    deadline = time.time() + minutes * 60 if minutes is not None else None  # for all folds together
     for run_dir, tr, va in splits:
         resume = a.resume and (run_dir / "last.pt").is_file()  # under --resume, a fold never started starts now
         n_val = sum(map(len, va.values())) if isinstance(va, dict) else len(va)
@@ -268,7 +330,42 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
         spread = statistics.stdev(accs) if len(accs) > 1 else 0.0
         print(f"{len(accs)}-fold cross-validation: sequence accuracy mean {statistics.mean(accs):.4f}, "
               f"std {spread:.4f}, min {min(accs):.4f}, max {max(accs):.4f}")
+    if not run["val"]:
+        final_report(out, report, splits, a.device, time.time() - started)
     return 0
+
+
+def final_report(out: Path, planned: list[str], splits, device: str, seconds: float) -> None:
+    """Each run's best model read on its validation images: accuracy and the most common confusions, then
+    where the model is and how to use it; printed, and kept as report.txt in the run folder."""
+    from collections import Counter
+
+    from engine.images import load_image
+    from recognizer.metrics import confusions, text_metrics
+    from recognizer.predict import Recognizer
+
+    lines = list(planned)
+    mistakes: Counter = Counter()
+    for run_dir, _, val in splits:
+        val = [s for s in val if s.path.is_file()]
+        if not val:
+            continue
+        reader = Recognizer.load(run_dir / "best.pt", device=device)
+        readings = [r.text for r in reader([load_image(s.path) for s in val])]
+        truths = [s.text for s in val]
+        scores = text_metrics(readings, truths)
+        mistakes.update(confusions(readings, truths))
+        lines.append(f"{run_dir / 'best.pt'}: sequence accuracy {scores['seq_acc']:.4f}, character accuracy "
+                     f"{scores['char_acc']:.4f} on {len(val)} validation images")
+    if mistakes:
+        lines.append("most common confusions (truth -> read, '' = missing or extra): " + ", ".join(
+            f"{t or chr(39) * 2} -> {r or chr(39) * 2} x{n}" for (t, r), n in mistakes.most_common(8)))
+    lines.append(f"{seconds / 60:.1f} minutes in all")
+    best = splits[0][0] / "best.pt"
+    lines.append(f"read with: ocr-run --no-detect --model {best} IMAGE...")
+    text = "\n".join(lines)
+    print(text)
+    (out / "report.txt").write_text(text + "\n", encoding="utf-8")
 
 
 def train_detector(p, a, out: Path, run: dict | None, should_stop) -> int:

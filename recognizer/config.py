@@ -28,6 +28,7 @@ class RecognizerConfig:
     hidden: int = 128  # hidden units per direction in each of the two recurrent layers
     rnn: str = "lstm"  # "lstm" or "gru"
     backbone: str = "vgg"  # "vgg" (the CRNN paper's CNN) or "resnet" (residual blocks, deeper at the same cost)
+    trim: bool = False  # cut blank margins off each crop before resizing (captchas with much empty space)
 
     def __post_init__(self):
         if self.width % 4 or self.width < 4:
@@ -42,6 +43,8 @@ class RecognizerConfig:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if self.rnn not in RNN_KINDS:
             raise ValueError(f"rnn must be one of {RNN_KINDS}, got {self.rnn!r}")
+        if not isinstance(self.trim, bool):
+            raise ValueError(f"trim must be true or false, got {self.trim!r}")
         if self.width_mult <= 0 or self.hidden < 1:
             raise ValueError("width_mult and hidden must be positive")
 

@@ -105,8 +105,8 @@ class CropDataset(torch.utils.data.Dataset):
     that seed, so a run's samples depend only on its step count (exact resume, any worker count).
     """
 
-    def __init__(self, samples: list[Sample], labels: list[list[int]], cfg: RecognizerConfig):
-        self.samples, self.labels, self.cfg = samples, labels, cfg
+    def __init__(self, samples: list[Sample], labels: list[list[int]], cfg: RecognizerConfig, clutter: bool = False):
+        self.samples, self.labels, self.cfg, self.clutter = samples, labels, cfg, clutter
         self._reported: set[Path] = set()
 
     def __len__(self) -> int:
@@ -118,7 +118,7 @@ class CropDataset(torch.utils.data.Dataset):
         if image is None:
             return None
         if seed >= 0:
-            image = augment(image, np.random.default_rng(seed))
+            image = augment(image, np.random.default_rng(seed), self.clutter)
         return torch.from_numpy(preprocess(image, self.cfg)), self.labels[index]
 
 

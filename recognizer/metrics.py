@@ -1,6 +1,8 @@
 """Recognition metrics on (prediction, ground truth) string pairs."""
 from __future__ import annotations
 
+from collections import Counter
+
 
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance (insertions, deletions, substitutions all cost 1)."""
@@ -39,3 +41,28 @@ def text_metrics(predictions: list[str], truths: list[str]) -> dict:
         "char_acc": 1.0 - sum(dists) / max(chars, 1),
         "norm_ed": sum(d / max(len(p), len(t), 1) for d, p, t in zip(dists, predictions, truths)) / n,
     }
+
+
+def confusions(predictions: list[str], truths: list[str]) -> Counter:
+    """How often each truth character was read as another: ``(truth, read)`` pairs from an edit-distance
+    alignment, ``""`` standing for a missed (truth, "") or an extra ("", read) character."""
+    counts: Counter = Counter()
+    for p, t in zip(predictions, truths):
+        # table[i][j]: distance between t[:i] and p[:j]; then walk back from the end.
+        table = [[i + j if i == 0 or j == 0 else 0 for j in range(len(p) + 1)] for i in range(len(t) + 1)]
+        for i in range(1, len(t) + 1):
+            for j in range(1, len(p) + 1):
+                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + (t[i - 1] != p[j - 1]))
+        i, j = len(t), len(p)
+        while i or j:
+            if i and j and table[i][j] == table[i - 1][j - 1] + (t[i - 1] != p[j - 1]):
+                if t[i - 1] != p[j - 1]:
+                    counts[(t[i - 1], p[j - 1])] += 1
+                i, j = i - 1, j - 1
+            elif i and table[i][j] == table[i - 1][j] + 1:
+                counts[(t[i - 1], "")] += 1
+                i -= 1
+            else:
+                counts[("", p[j - 1])] += 1
+                j -= 1
+    return counts

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 from torch import nn
 
 from engine.images import load_image
+from engine.inference import resolve_device
 from engine.training import TrainConfig as BaseTrainConfig
 from engine.training import fit, forward, warmup
 
@@ -29,18 +31,29 @@ SELECT = ("exact", "folded")
 class TrainConfig(BaseTrainConfig):
     anneal_fraction: float = 0.3  # the learning rate is flat, then cosine-decays over this last part
     augment: bool = True
+    clutter: bool = False  # augmentation also draws lines and speckles (captchas)
     select: str = "exact"  # best.pt by the mean over validation sets of exact, or folded, sequence accuracy
+    patience: int = 0  # validations without improvement (once past PLATEAU) before the decay starts; 0 = never
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up, a long flat stretch (CTC must leave its plateau first), then cosine decay."""
+# Validation sequence accuracy above which CTC has clearly left its plateau: only then may a run end early.
+PLATEAU = 0.1
+
+
+def anneal_steps(cfg: TrainConfig) -> int:
+    return round(cfg.steps * cfg.anneal_fraction)
+
+
+def lr_at(step: int, cfg: TrainConfig, end: int | None = None) -> float:
+    """Linear warm-up, a long flat stretch (CTC must leave its plateau first), then cosine decay over the last
+    ``anneal_fraction`` of the steps, before ``end`` (``cfg.steps`` unless the run ended early)."""
     rate = warmup(step, cfg)
     if rate is not None:
         return rate
-    anneal_start = cfg.steps * (1 - cfg.anneal_fraction)
+    anneal_start = (cfg.steps if end is None else end) - anneal_steps(cfg)
     if step < anneal_start:
         return cfg.lr
-    progress = (step - anneal_start) / max(1.0, cfg.steps - anneal_start)
+    progress = (step - anneal_start) / max(1, anneal_steps(cfg))
     return cfg.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
@@ -67,6 +80,48 @@ def warm_start(model: CRNN, charset: Charset, ckpt: dict) -> None:
         new["head.weight"][to] = old["head.weight"][frm]
         new["head.bias"][to] = old["head.bias"][frm]
     model.load_state_dict(new)
+
+
+def measure_speed(samples: list[Sample], model_cfg: RecognizerConfig, charset: Charset, batch_size: int,
+                  device: str = "auto", steps: int = 4) -> float:
+    """Training samples per second here: loading, augmenting, forward, backward and an update, one after the
+    other (a run's loader works beside the network, so a run is somewhat faster than this).
+
+    Measured in a fresh process: torch's thread pool, once used, makes data workers forked later hang.
+    """
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_measure_speed, (samples, model_cfg, charset, batch_size, device, steps,
+                                           torch.get_num_threads()))
+
+
+def _measure_speed(samples, model_cfg, charset, batch_size, device, steps, threads) -> float:
+    torch.set_num_threads(threads)
+    samples, labels = usable(samples, charset, model_cfg.time_steps, "speed test")
+    if not samples:
+        raise DataError("no usable samples to measure the training speed on")
+    data = CropDataset(samples, labels, model_cfg, clutter=True)
+    device = resolve_device(device)
+    model = CRNN(model_cfg, charset.num_classes).to(device)
+    if device.type == "cpu":
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    items = [(i % len(data), i) for i in range(batch_size * (steps + 1))]
+    elapsed = 0.0
+    for k in range(steps + 1):
+        start = time.perf_counter()
+        batch = collate([data[item] for item in items[k * batch_size : (k + 1) * batch_size]])
+        if batch is None:
+            continue
+        loss = ctc_loss(model, batch, device)[0]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        float(loss.detach())  # waits for the device
+        if k:  # the first step warms caches and allocators
+            elapsed += time.perf_counter() - start
+    return steps * batch_size / max(elapsed, 1e-9)
 
 
 def read_validation(samples: list[Sample]) -> tuple[list, list[str]]:
@@ -137,8 +192,9 @@ def train(run_dir: str | Path, train_samples: list[Sample], val_samples: list[Sa
             return validation_metrics(readings, {name: texts for name, (_, texts) in val_data.items()})
 
     score_key = "folded_seq_acc" if cfg.select == "folded" else "seq_acc"
-    return fit(run_dir, model, optimizer, CropDataset(train_samples, train_labels, model_cfg), collate, cfg,
-               lr_at=lambda step: lr_at(step, cfg), loss_fn=ctc_loss, validate=validate,
+    return fit(run_dir, model, optimizer, CropDataset(train_samples, train_labels, model_cfg, cfg.clutter), collate,
+               cfg, lr_at=lambda step, end: lr_at(step, cfg, end), loss_fn=ctc_loss, validate=validate,
+               patience=cfg.patience, patience_from=PLATEAU, early_end=lambda step: step + anneal_steps(cfg),
                model_checkpoint=lambda m, summary: make_checkpoint(m, charset, summary), score_key=score_key,
                augment=cfg.augment, resume=resume, device=device, workers=workers, max_minutes=max_minutes,
                checkpoint_minutes=checkpoint_minutes, progress=progress, should_stop=should_stop,

@@ -39,19 +39,76 @@ def resize_for_model(image: np.ndarray, cfg: RecognizerConfig) -> np.ndarray:
     return out
 
 
+def _band(counts: np.ndarray, gap: int) -> tuple[int, int] | None:
+    """The stretch of indices, gaps of up to ``gap`` bridged, holding the most ink; only indices with a fair
+    share of the inkiest ones' ink count, so speckles and thin lines hardly move it."""
+    strong = np.flatnonzero(counts > 0.2 * np.percentile(counts, 95))
+    if counts.max() == 0 or len(strong) == 0:
+        return None
+    cuts = np.flatnonzero(np.diff(strong) > gap + 1) + 1
+    runs = np.split(strong, cuts)
+    best = max(runs, key=lambda run: counts[run[0] : run[-1] + 1].sum())
+    return int(best[0]), int(best[-1]) + 1
+
+
+def content_box(image: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of what stands out from the border's colour, with a small margin; the whole image when
+    nothing clearly does. Columns span from the first to the last inky one (letters stand apart); rows are the
+    inkiest band, so a line crossing above or below the text does not stretch the box."""
+    gray = to_model_channels(image, 1).astype(np.int16)
+    h, w = gray.shape
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    ink = np.abs(gray - int(np.median(border))) > 40
+    columns = _band(ink.sum(0), w)
+    rows = None if columns is None else _band(ink[:, columns[0] : columns[1]].sum(1), 2)
+    if rows is None:
+        return 0, 0, w, h
+    (x0, x1), (y0, y1) = columns, rows
+    pad = max(2, round(0.1 * (y1 - y0)))
+    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    if (x1 - x0) < 0.05 * w or (y1 - y0) < 0.2 * h:  # a speck, not the text
+        return 0, 0, w, h
+    return x0, y0, x1, y1
+
+
+def trim_margins(image: np.ndarray) -> np.ndarray:
+    x0, y0, x1, y1 = content_box(image)
+    return image[y0:y1, x0:x1]
+
+
 def preprocess(image: np.ndarray, cfg: RecognizerConfig) -> np.ndarray:
     """Any upright crop (RGB or gray uint8) -> float32 (C, H, W) in [-1, 1]."""
+    if cfg.trim:
+        image = trim_margins(image)
     x = resize_for_model(to_model_channels(image, cfg.channels), cfg)
     x = x.astype(np.float32) / 127.5 - 1.0
     return x[None] if x.ndim == 2 else x.transpose(2, 0, 1)
 
 
-def augment(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def draw_clutter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Captcha-like distractors drawn over a copy: crossing lines and speckles in random colours."""
+    image = image.copy()
+    h, w = image.shape[:2]
+    colour = lambda: int(rng.integers(0, 256)) if image.ndim == 2 else tuple(int(v) for v in rng.integers(0, 256, 3))  # noqa: E731
+    if rng.random() < 0.5:
+        for _ in range(int(rng.integers(1, 4))):
+            ends = [(int(rng.integers(0, w)), int(rng.integers(0, h))) for _ in range(2)]
+            cv2.line(image, ends[0], ends[1], colour(), int(rng.integers(1, 3)), cv2.LINE_AA)
+    if rng.random() < 0.3:
+        n = int(w * h * rng.uniform(0.005, 0.03))
+        image[rng.integers(0, h, n), rng.integers(0, w, n)] = colour()
+    return image
+
+
+def augment(image: np.ndarray, rng: np.random.Generator, clutter: bool = False) -> np.ndarray:
     """Mild geometric and photometric changes that keep every character legible.
 
     Suited to captchas and word crops: small rotation, shear and scale, an uneven crop margin (as a
-    detector would cut), contrast and brightness, blur, and noise. Returns uint8 of the same layout.
+    detector would cut), contrast and brightness, blur, and noise; with ``clutter``, also lines and speckles
+    (``draw_clutter``), which keep a few hundred captchas from being learnt by heart. Returns uint8 of the same layout.
     """
+    if clutter:
+        image = draw_clutter(image, rng)
     h, w = image.shape[:2]
     # Geometry: one affine warp about the centre, border replicated so no black corners appear.
     angle = rng.uniform(-4, 4)

@@ -149,3 +149,8 @@ def test_captcha_zoo_is_deterministic_and_named_by_its_text(tmp_path):
     upper = [t for t in labels if any(c.isupper() for c in t)]
     assert len(upper) == 2 and all(set(t) <= set(zoo.UPPER) for t in upper)  # upper-clear: 2 of 12 in turn
     assert all(4 <= len(t) <= 8 and set(t) <= set(zoo.LOWER + zoo.UPPER) for t in labels)
+    zoo.main(["--out", str(tmp_path / "c"), "--style", "package", "dotted", "--case", "upper", "--length", "3", "3"]
+             + args)
+    labels = [label_from_filename(p.name) for p in (tmp_path / "c").iterdir()]
+    assert len(labels) == 12 and all(len(t) == 3 and set(t) <= set(zoo.UPPER) for t in labels)
+    assert sum(any(c.isalpha() for c in t) for t in labels) >= 10  # letters, not only digits

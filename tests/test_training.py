@@ -104,5 +104,6 @@ def test_init_with_new_characters_trains_from_the_shared_ones(captcha_dir, tmp_p
     err = capsys.readouterr().err
     assert "the output rows of the shared ones carry over" in err
     best = Recognizer.load(tmp_path / "run" / "best.pt", device="cpu")
-    assert best.cfg.width == 96 and best.charset.chars.startswith("abc")
-    assert set(best.charset.chars) >= {c for s in read_folder(captcha_dir) for c in s.text}
+    # captcha-like labels: the model reads exactly their characters, whatever --init knew besides
+    assert best.cfg.width == 96 and best.charset.chars == "".join(sorted({c for s in read_folder(captcha_dir)
+                                                                           for c in s.text}))

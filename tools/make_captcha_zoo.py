@@ -2,6 +2,8 @@
 
     python tools/make_captcha_zoo.py --out data/zoo/wide-lines --style wide-lines -n 1000 --seed 1
     python tools/make_captcha_zoo.py --out data/zoo-sheet --style all -n 36 --seed 2 --sheet zoo.png
+    python tools/make_captcha_zoo.py --out data/zoo-base --style package wide-lines warped upper-clear \
+        --case any --length 3 10 -n 100000 --seed 3              # captcha-base's training stream
 
 Styles (``--style``): ``package`` (the `captcha` package's look, several sizes and fonts), ``wide-lines``
 (200-700 px wide, 80 high, 4 to 8 coloured letters in many fonts, crossing lines, much empty space),
@@ -135,13 +137,19 @@ def render(style: str, text: str, rng: np.random.Generator, fonts: list[str], ph
     return arr
 
 
+POOLS = {"lower": LOWER, "upper": UPPER, "mixed": string.digits + string.ascii_letters}
+
+
 def make_one(args) -> tuple[str, str, str]:
-    index, out, seed, styles = args
+    index, out, seed, styles, case, lengths = args
     rng = np.random.default_rng([seed, index])
     style = styles[index % len(styles)]
     res = worker_resources()
-    pool = UPPER if style == "upper-clear" else LOWER
-    text = _text(rng, pool, 4, 8) if style == "wide-lines" else _text(rng, pool, 4, 6)
+    if case == "any":
+        case = str(rng.choice(list(POOLS)))
+    pool = POOLS[case] if case != "style" else UPPER if style == "upper-clear" else LOWER
+    lo, hi = lengths or ((4, 8) if style == "wide-lines" else (4, 6))
+    text = _text(rng, pool, lo, hi)
     img = render(style, text, rng, list(res.fonts), res.photos)
     name = f"{text}_{index:07d}.png"
     cv2.imwrite(str(Path(out) / name), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
@@ -150,19 +158,27 @@ def make_one(args) -> tuple[str, str, str]:
 
 def main(argv=None) -> int:
     p = generator_arguments(__doc__, 1000, "images named by their text")
-    p.add_argument("--style", choices=STYLES + ("all",), default="all", help="one style, or all in turn")
+    p.add_argument("--style", nargs="+", choices=STYLES + ("all",), default=["all"],
+                   help="styles, taken in turn (default all)")
     p.add_argument("--fonts", nargs="+", default=["/usr/share/fonts"], help="folders searched for .ttf/.otf")
     p.add_argument("--photos", nargs="+", default=["/usr/share/wallpapers", "/usr/share/backgrounds"])
     p.add_argument("--sheet", help="also write a sample sheet of the first 36 images (PNG)")
+    p.add_argument("--case", choices=("style", "lower", "upper", "mixed", "any"), default="style",
+                   help="letters of each style's own case (default), one case, or any of them per image")
+    p.add_argument("--length", nargs=2, type=int, metavar=("MIN", "MAX"),
+                   help="label lengths (default: the style's own, 4 to 6, wide-lines 4 to 8)")
     a = p.parse_args(argv)
     fonts = tuple(f for f in find_files(a.fonts, {".ttf", ".otf"}) if renders_latin(f))
     if not fonts:
         raise SystemExit(f"error: no usable fonts under {', '.join(a.fonts)}")
-    styles = STYLES if a.style == "all" else (a.style,)
+    styles = STYLES if "all" in a.style else tuple(a.style)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     res = Resources(words=(), fonts=fonts, photos=tuple(find_photos(a.photos)))
-    rows = run_jobs(make_one, [(i, str(out), a.seed, styles) for i in range(a.count)], res, a.workers, "captchas", 64)
+    if a.length and not 1 <= a.length[0] <= a.length[1]:
+        raise SystemExit(f"error: --length {a.length[0]} {a.length[1]}: expected 1 <= MIN <= MAX")
+    jobs = [(i, str(out), a.seed, styles, a.case, a.length) for i in range(a.count)]
+    rows = run_jobs(make_one, jobs, res, a.workers, "captchas", 64)
     if a.sheet:
         tiles = [cv2.resize(cv2.cvtColor(cv2.imread(str(out / name)), cv2.COLOR_BGR2RGB), (200, 64))
                  for name, _, _ in rows[:36]]

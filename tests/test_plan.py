@@ -1,0 +1,121 @@
+"""ocr-train's choices for a new recognizer run: margins, geometry, charset, starting model, early decay."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engine.training import TrainConfig, fit
+from recognizer.dataset import Sample
+from recognizer.metrics import confusions
+from recognizer.plan import plan, summarize
+from recognizer.transforms import content_box, trim_margins
+
+
+def page(width=200, height=40):
+    return np.full((height, width, 3), 255, np.uint8)
+
+
+def test_content_box_finds_the_text_and_ignores_a_crossing_line():
+    image = page()
+    image[10:30, 80:120] = 0  # the "text": 40 x 20 px
+    assert content_box(image) == (78, 8, 122, 32)  # a margin of 10 % of its height, at least 2 px
+    image[5, :] = 0  # a thin line across the whole width does not widen it
+    assert content_box(image) == (78, 8, 122, 32)
+    assert trim_margins(image).shape == (24, 44, 3)
+    assert content_box(page()) == (0, 0, 200, 40)  # nothing stands out: the whole image
+
+
+def write(folder, texts, size):
+    folder.mkdir(parents=True, exist_ok=True)
+    samples = []
+    for i, text in enumerate(texts):
+        image = page(*size)
+        w = size[0]
+        image[size[1] // 4 : 3 * size[1] // 4, w // 4 : 3 * w // 4] = 30  # text over the middle half
+        path = folder / f"{text}_{i}.png"
+        Image.fromarray(image).save(path)
+        samples.append(Sample(path, text))
+    return samples
+
+
+def never(name):
+    raise AssertionError(f"the charset of {name} was not needed")
+
+
+def test_captcha_like_data_is_trimmed_sized_by_its_text_and_fine_tunes_a_captcha_reader(tmp_path):
+    samples = write(tmp_path / "c", ["ab12", "zz9", "q7a0", "kk"] * 5, (240, 60))
+    summary = summarize(samples)
+    assert summary.count == 20 and summary.width == (240, 240, 240) and summary.case == "lower"
+    assert summary.lengths == (2, 3, 4) and summary.chars == "01279abkqz"
+    assert summary.margin == pytest.approx(1 - 126 / 240)  # the middle half (120 x 30 px), 3 px either side
+    choice = plan(summary, ["words", "captcha"], never)
+    # the text, 126 x 36 px with its margins, at height 64: 224 px
+    assert (choice.trim, choice.width, choice.resize) == (True, 224, "stretch")
+    assert (choice.init, choice.charset, choice.clutter) == ("captcha", "01279abkqz", True)
+    assert choice.val_count == 5 and (choice.lr, choice.warmup) == (5e-4, 100)
+    assert plan(summary, ["words", "captcha", "captcha-base"], never).init == "captcha-base"
+
+
+def test_word_crops_keep_the_word_readers_characters_and_flags_win(tmp_path):
+    samples = write(tmp_path / "w", ["Hello,", "£5.20", "a"], (120, 40)) + write(tmp_path / "w2", ["x"], (40, 40))
+    summary = summarize(samples)
+    choice = plan(summary, ["words"], lambda name: {"words": "abc,."}[name])
+    assert choice.init == "words" and choice.charset == "abc,." + "".join(c for c in summary.chars if c not in "abc,.")
+    assert choice.clutter is False and choice.resize == "pad"  # aspect ratios 1 and 3
+    assert choice.width == 176  # median text 64 x 24 px (aspect 2.67) at height 64: 171 -> steps of 16
+    longer = plan(summarize(samples + write(tmp_path / "w3", ["x" * 30], (40, 40))), ["words"], never, {"init": None})
+    assert longer.width == 240  # 8 px (2 time steps) for each character of the longest label
+    fixed = plan(summary, ["words"], never, {"init": None, "width": 128})
+    assert (fixed.init, fixed.width, fixed.charset, fixed.lr) == (None, 128, summary.chars, 1e-3)
+    assert "(given)" in fixed.why["init"] and "(given)" in fixed.why["width"]
+
+
+def test_confusions_align_readings_with_the_truth():
+    found = confusions(["ab0d", "xyz", "abc", "ac"], ["abod", "xy", "abc", "abc"])
+    assert found == {("o", "0"): 1, ("", "z"): 1, ("b", ""): 1}
+
+
+class Constant(torch.utils.data.Dataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, item):
+        return torch.ones(2)
+
+
+def test_the_decay_starts_early_once_validation_stops_improving(tmp_path):
+    model = torch.nn.Linear(2, 1)
+    scores = iter([0.05, 0.05, 0.05, 0.5, 0.5, 0.5] + [0.5] * 20)  # passes 0.1 at the 4th check, then flat
+    rates = []
+
+    def lr_at(step, end):
+        rates.append((step, end))
+        return 0.1
+
+    result = fit(tmp_path, model, torch.optim.SGD(model.parameters(), lr=0.1), Constant(), torch.stack,
+                 TrainConfig(steps=100, batch_size=4, warmup_steps=0, val_every=1), lr_at=lr_at,
+                 loss_fn=lambda m, batch, dev: (m(batch.to(dev)).pow(2).mean(), {}, len(batch)),
+                 validate=lambda m: {"score": next(scores)}, model_checkpoint=lambda m, s: {"state": m.state_dict()},
+                 score_key="score", patience=2, patience_from=0.1, early_end=lambda step: step + 10,
+                 workers=0, progress=False)
+    # the 4th check (step 4) improves; checks at steps 5 and 6 do not: the run now ends at 6 + 10
+    assert result["finished"] and result["steps"] == 16 and result["ended_early_at"] == 16
+    assert rates[5] == (5, 100) and rates[6] == (6, 16) and rates[-1] == (15, 16)
+    logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert {"step": 6, "samples_seen": 24, "early_end": 16} in logged
+
+
+def test_one_command_says_what_it_chose_and_reports_its_model(captcha_dir, tmp_path, capsys):
+    from ocr.train import main as train_main
+
+    out = tmp_path / "mine"
+    assert train_main([str(captcha_dir), "--out", str(out), "--steps", "3", "--workers", "0", "--quiet"]) == 0
+    printed = capsys.readouterr()
+    run = json.loads((out / "run.json").read_text())
+    assert run["init"] == "captcha" and run["val_split"] == pytest.approx(1 / 6)  # at least a quarter: 1 of 6
+    assert "init: captcha: letters and digits only" in printed.err  # the choices, with their reasons
+    report = (out / "report.txt").read_text()
+    assert report.endswith(f"read with: ocr-run --no-detect --model {out / 'best.pt'} IMAGE...\n")
+    assert "sequence accuracy" in report and "on 1 validation images" in report and report in printed.out + "\n"
