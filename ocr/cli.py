@@ -135,7 +135,8 @@ def write_annotated(image: np.ndarray, result, target: str, cfg) -> list[str]:
     """Draw the words and save them to ``target``; the problem, if it cannot be written."""
     from .draw import draw_words
 
-    annotated = draw_words(image, [(w.points, w.text) for w in result.words], cfg.draw.line_width, cfg.draw.font_size)
+    annotated = draw_words(image, [(w.points, w.text) for w in result.words], cfg.draw.line_width, cfg.draw.font_size,
+                           cfg.draw.layout)
     try:
         Image.fromarray(annotated).save(target)
         return []

@@ -27,12 +27,15 @@ class ConfigError(ValueError):
 class DrawSettings:
     line_width: int | None = None  # outline width in pixels; None scales it with the image
     font_size: int | None = None  # label text size in pixels; None scales it with the image
+    layout: str = "auto"  # labels by the words, a text panel beside the image, or auto: the panel for small print
 
     def __post_init__(self):
         for key in ("line_width", "font_size"):
             value = getattr(self, key)
             if not (value is None or (type(value) is int and value >= 1)):
                 raise ValueError(f"{key}: expected null (automatic) or an integer >= 1, got {value!r}")
+        if self.layout not in ("auto", "labels", "panel"):
+            raise ValueError(f"layout: expected auto, labels or panel, got {self.layout!r}")
 
 
 @dataclass(frozen=True)

@@ -135,3 +135,19 @@ def test_bad_points_raise(points):
 def test_bad_sizes_raise():
     with pytest.raises(ValueError, match="line_width"):
         draw_words(grey(), [(BOX, "x")], line_width=0)
+
+
+def test_small_print_gets_a_text_panel_and_photos_keep_their_labels():
+    page = np.full((300, 400, 3), 255, np.uint8)
+    line = [(np.array([[20 + 60 * i, 100], [70 + 60 * i, 100], [70 + 60 * i, 108], [20 + 60 * i, 108]], float), "word")
+            for i in range(5)]  # 8 px high: smaller than the 10 px labels would be
+    out = draw_words(page, line)
+    assert out.shape == (300, 800, 3)
+    left, panel = out[:, :400], out[:, 400:]
+    assert (left[:90] == 255).all() and (left[120:] == 255).all()  # no label above or below the words
+    assert (panel[101:108, 22:68] < 128).any() and (panel[150:] == 255).all()  # the text stands where its word is
+    assert draw_words(page, line, layout="labels").shape == page.shape
+    big = [(np.array([[20, 100], [200, 100], [200, 140], [20, 140]], float), "word")]
+    assert draw_words(page, big).shape == page.shape and draw_words(page, big, layout="panel").shape == (300, 800, 3)
+    with pytest.raises(ValueError, match="layout"):
+        draw_words(page, big, layout="side")
