@@ -211,6 +211,9 @@ def plan_run(p, a, samples) -> tuple[dict, list[str]]:
         fixed["init"] = None  # a network of the user's own shape starts fresh
     summary = summarize(samples, seed=a.seed)
     choice = plan(summary, shipped_models(), lambda name: read_checkpoint(resolve_weights(name))["charset"], fixed)
+    if a.val or a.folds or a.val_split is not None:  # validation as the user set it up
+        choice.why["val_count"] = (f"the folders {', '.join(a.val)}" if a.val else f"{a.folds}-fold cross-validation"
+                                   if a.folds else f"{a.val_split:.0%} held out at random (given)")
     if choice.init and network_flags:
         print(f"warning: {', '.join(network_flags)} ignored: --init {choice.init} fixes the network", file=sys.stderr)
     lines = ["data:"] + [f"  {line}" for line in summary.lines()] + ["settings:"] + [f"  {line}" for line in choice.lines()]

@@ -366,13 +366,13 @@ def generator_arguments(description: str, count: int, labels: str = "labels.tsv"
     return p
 
 
-def load_resources(words: str, font_dirs: list[str], photo_dirs: list[str]) -> Resources:
+def load_resources(words: str, font_dirs: list[str], photo_dirs: list[str], quiet: bool = False) -> Resources:
     fonts = [f for f in find_files(font_dirs, {".ttf", ".otf"}) if renders_latin(f)]
     if not fonts:
         raise SystemExit(f"error: no usable fonts under {', '.join(font_dirs)}: install fonts-* packages "
                          "(README: Synthetic words) or pass --fonts DIR")
     photos = find_photos(photo_dirs)
-    if not photos:
+    if not photos and not quiet:
         print(f"warning: no photographs under {', '.join(photo_dirs)}: backgrounds will be flat and gradient "
               "fills only (install plasma-workspace-wallpapers, mate-backgrounds)", file=sys.stderr)
     return Resources(load_words(words), tuple(fonts), tuple(photos), load_foreign_words(str(Path(words).parent)),

@@ -157,3 +157,28 @@ def test_plate_generator_is_deterministic_and_labels_only_letters_and_digits(tmp
     make_plates.main(["--out", str(tmp_path / "c"), "--formats", "ar-old"] + args)
     labels = [line.split("\t")[1] for line in (tmp_path / "c" / "labels.tsv").read_text().splitlines()]
     assert all(len(t) == 6 and t[:3].isalpha() and t[3:].isdigit() for t in labels)
+
+
+def test_pages_have_exact_boxes_and_their_lines_in_reading_order(tmp_path, word_args):
+    import json
+
+    import make_pages
+
+    common = ["-n", "6", "--seed", "2", "--clean"] + word_args[:4]  # pages need no photos
+    make_pages.main(["--out", str(tmp_path / "a")] + common)
+    make_pages.main(["--out", str(tmp_path / "b"), "--workers", "2"] + common)
+    a, b = (tmp_path / "a" / "labels.jsonl").read_text(), (tmp_path / "b" / "labels.jsonl").read_text()
+    assert a == b
+    records = [json.loads(line) for line in a.splitlines()]
+    assert [r["layout"] for r in records] == list(make_pages.LAYOUTS)
+    for r in records:
+        image = cv2.imread(str(tmp_path / "a" / "images" / r["image"]), cv2.IMREAD_GRAYSCALE)
+        h, w = image.shape
+        # every word of the page is in exactly one of its lines, in the order they were written
+        assert " ".join(r["lines"]).split() == [word["text"] for word in r["words"]]
+        for word in r["words"]:
+            (x0, y0), (x1, y1) = np.min(word["points"], 0), np.max(word["points"], 0)
+            assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
+            box = image[int(y0) : int(np.ceil(y1)), int(x0) : int(np.ceil(x1))]
+            paper = np.median(image)
+            assert np.abs(box.astype(int) - paper).max() > 60  # ink inside every box
