@@ -9,7 +9,7 @@ from ocr.train import main as train_main
 
 import make_captchas
 
-from recognizer.dataset import label_from_filename
+from recognizer.dataset import label_from_filename, read_folder
 
 
 def test_captcha_generator_is_deterministic(tmp_path):
@@ -154,3 +154,27 @@ def test_captcha_zoo_is_deterministic_and_named_by_its_text(tmp_path):
     labels = [label_from_filename(p.name) for p in (tmp_path / "c").iterdir()]
     assert len(labels) == 12 and all(len(t) == 3 and set(t) <= set(zoo.UPPER) for t in labels)
     assert sum(any(c.isalpha() for c in t) for t in labels) >= 10  # letters, not only digits
+
+
+def test_plate_split_keeps_each_plate_on_one_side(tmp_path):
+    import prepare_plates
+
+    real, renders = tmp_path / "real", tmp_path / "renders"
+    for folder, names in ((real, [f"{p}_{k}.jpg" for p in ("AAA1111", "BBB2222", "CCC3333", "DDD4444", "EEE5555")
+                                  for k in range(3)]), (renders, ["pl_AAA1111.png", "pl_ZZZ9999.png"])):
+        (folder / "images").mkdir(parents=True)
+        for name in names:
+            write_png(folder / "images" / name, np.zeros((20, 40, 3)))
+        (folder / "labels.tsv").write_text("".join(f"{n}\t{n.split('_')[-2 if n.startswith('pl') else 0][:7]}\n"
+                                                   for n in names))
+    split = tmp_path / "split.txt"
+    args = ["--real", str(real), "--renders", str(renders), "--out", str(tmp_path / "out"), "--split", str(split)]
+    assert prepare_plates.main(args) == 0
+    [held] = split.read_text().split()  # a fifth of five plates, drawn once
+    train = read_folder(tmp_path / "out" / "train")
+    val = read_folder(tmp_path / "out" / "val-br")
+    assert {s.text for s in val} == {held} and len(val) == 3 and held not in {s.text for s in train}
+    assert len(train) == 12 + 2 - (held == "AAA1111") and all(s.path.is_file() for s in train + val)
+    split.write_text("BBB2222\nCCC3333\n")  # the committed split wins over a new draw
+    assert prepare_plates.main(args) == 0
+    assert {s.text for s in read_folder(tmp_path / "out" / "val-br")} == {"BBB2222", "CCC3333"}
