@@ -2,7 +2,7 @@
 
     ocr-train my-captchas/ --out runs/mine                         # crops named by their text, or labels.tsv:
                                                                    # looks at the data, chooses, trains 30 min
-    ocr-train my-captchas/ --init captcha --folds 5 --out runs/cv  # fine-tune a shipped model; 5-fold CV
+    ocr-train my-captchas/ --folds 5 --out runs/cv                 # 5-fold cross-validation, the same choices
     ocr-train photos/ --holdout val-names.txt --out runs/det       # labels.jsonl or ICDAR gt_*.txt: the detector
     ocr-train --resume --out runs/mine --minutes 60                # continue exactly where a run stopped
 
@@ -13,9 +13,10 @@ A new recognizer run first looks at its crops (sizes, blank margins, label lengt
 chooses the input width, stretch or pad, margin trimming, the charset, the shipped model to fine-tune (captcha
 readers for letters and digits, `words` otherwise), the validation split, the learning rate and the
 augmentation; it then measures its speed here and turns --minutes (default 30) into a step count, so the final
-learning-rate decay always runs. When validation stops improving for --patience checks, the decay starts at
-once and the run ends sooner. It prints why it chose each setting, and at the end a report: accuracy, the
-most common confusions, minutes, and the ocr-run command for the model. Every choice can be fixed by its flag.
+learning-rate decay always runs. When validation stops improving for --patience checks, the decay starts
+(not before 40 % of the steps) and the run ends sooner. It prints why it chose each setting, and at the end
+a report: accuracy, the most common confusions, minutes, and the ocr-run command for the model. Every choice
+can be fixed by its flag.
 The detector's defaults (steps, batch size, rate) are its own; flags override them.
 
 The run folder holds best.pt (the best model by validation: pass it to ocr-run --model or --detector),

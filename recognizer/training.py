@@ -44,6 +44,13 @@ def anneal_steps(cfg: TrainConfig) -> int:
     return round(cfg.steps * cfg.anneal_fraction)
 
 
+def early_end(step: int, cfg: TrainConfig) -> int:
+    """Where a run whose validation stopped improving at ``step`` now ends: after its decay, which starts no
+    sooner than 40 % into the schedule (a few hundred images give noisy checks; an early stall is often not
+    the last word)."""
+    return max(step, round(0.4 * cfg.steps)) + anneal_steps(cfg)
+
+
 def lr_at(step: int, cfg: TrainConfig, end: int | None = None) -> float:
     """Linear warm-up, a long flat stretch (CTC must leave its plateau first), then cosine decay over the last
     ``anneal_fraction`` of the steps, before ``end`` (``cfg.steps`` unless the run ended early)."""
@@ -194,7 +201,7 @@ def train(run_dir: str | Path, train_samples: list[Sample], val_samples: list[Sa
     score_key = "folded_seq_acc" if cfg.select == "folded" else "seq_acc"
     return fit(run_dir, model, optimizer, CropDataset(train_samples, train_labels, model_cfg, cfg.clutter), collate,
                cfg, lr_at=lambda step, end: lr_at(step, cfg, end), loss_fn=ctc_loss, validate=validate,
-               patience=cfg.patience, patience_from=PLATEAU, early_end=lambda step: step + anneal_steps(cfg),
+               patience=cfg.patience, patience_from=PLATEAU, early_end=lambda step: early_end(step, cfg),
                model_checkpoint=lambda m, summary: make_checkpoint(m, charset, summary), score_key=score_key,
                augment=cfg.augment, resume=resume, device=device, workers=workers, max_minutes=max_minutes,
                checkpoint_minutes=checkpoint_minutes, progress=progress, should_stop=should_stop,

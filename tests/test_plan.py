@@ -85,6 +85,14 @@ class Constant(torch.utils.data.Dataset):
         return torch.ones(2)
 
 
+def test_a_stalled_recognizer_run_decays_no_sooner_than_40_percent_in():
+    from recognizer.training import TrainConfig as RecognizerTrainConfig
+    from recognizer.training import early_end
+
+    cfg = RecognizerTrainConfig(steps=1000, anneal_fraction=0.3)
+    assert early_end(100, cfg) == 700 and early_end(600, cfg) == 900
+
+
 def test_the_decay_starts_early_once_validation_stops_improving(tmp_path):
     model = torch.nn.Linear(2, 1)
     scores = iter([0.05, 0.05, 0.05, 0.5, 0.5, 0.5] + [0.5] * 20)  # passes 0.1 at the 4th check, then flat
@@ -114,8 +122,8 @@ def test_one_command_says_what_it_chose_and_reports_its_model(captcha_dir, tmp_p
     assert train_main([str(captcha_dir), "--out", str(out), "--steps", "3", "--workers", "0", "--quiet"]) == 0
     printed = capsys.readouterr()
     run = json.loads((out / "run.json").read_text())
-    assert run["init"] == "captcha" and run["val_split"] == pytest.approx(1 / 6)  # at least a quarter: 1 of 6
-    assert "init: captcha: letters and digits only" in printed.err  # the choices, with their reasons
+    assert run["init"] == "captcha-base" and run["val_split"] == pytest.approx(1 / 6)  # at least a quarter: 1 of 6
+    assert "init: captcha-base: letters and digits only" in printed.err  # the choices, with their reasons
     report = (out / "report.txt").read_text()
     assert report.endswith(f"read with: ocr-run --no-detect --model {out / 'best.pt'} IMAGE...\n")
     assert "sequence accuracy" in report and "on 1 validation images" in report and report in printed.out + "\n"
