@@ -10,6 +10,8 @@ and crops/s from decoded images to text.
 Photos (the whole pipeline, as ocr-run), by the ICDAR 2015 rules: detection precision / recall / H-mean
 (IoU >= 0.5, one-to-one, detections inside '###' not counted); end-to-end word spotting (a detection counts
 when it also reads the word, folded); recognition on the ground-truth quadrilaterals; seconds per image.
+When labels.jsonl also gives each image's ``lines`` (tools/make_pages.py does), line accuracy: the share of
+those lines that the engine prints exactly, each printed line matching at most one.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +134,8 @@ def evaluate_photos(a, cfg) -> dict:
         Path(a.draw).mkdir(parents=True, exist_ok=True)
     detection, spotting = DetectionScore(), DetectionScore()
     seconds, read_ok, read_total, misreads = [], 0, 0, []
+    truth_lines = page_lines(Path(a.data))
+    lines_ok = lines_total = 0
     for ann in tqdm(annotations, desc="evaluate", unit="img", file=sys.stderr, disable=None):
         try:
             image = load_image(ann.image)
@@ -140,6 +145,10 @@ def evaluate_photos(a, cfg) -> dict:
         start = time.perf_counter()
         result = pipeline(image)
         seconds.append(time.perf_counter() - start)
+        if ann.image.name in truth_lines:
+            printed = Counter(result.text.splitlines())
+            lines_total += len(truth_lines[ann.image.name])
+            lines_ok += sum((Counter(truth_lines[ann.image.name]) & printed).values())
         det_polys = [w.points for w in result.words]
         detection.add(ann.polygons, ann.ignore, det_polys)
         gt_folded = [fold_text(t) for t in ann.texts]
@@ -165,7 +174,17 @@ def evaluate_photos(a, cfg) -> dict:
     times = np.array(seconds or [0.0])
     return {"images": len(seconds), "detection": detection.as_dict(), "end_to_end": spotting.as_dict(),
             "recognition_accuracy": read_ok / max(read_total, 1), "recognition_words": read_total,
-            "seconds_median": float(np.median(times)), "seconds_p90": float(np.percentile(times, 90))}
+            "seconds_median": float(np.median(times)), "seconds_p90": float(np.percentile(times, 90)),
+            **({"line_accuracy": lines_ok / lines_total, "lines": lines_total} if lines_total else {})}
+
+
+def page_lines(folder: Path) -> dict[str, list[str]]:
+    """Image name -> its lines, from a labels.jsonl whose records carry ``lines``; empty otherwise."""
+    path = folder / "labels.jsonl"
+    if not path.is_file():
+        return {}
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {r["image"]: r["lines"] for r in records if "lines" in r}
 
 
 def report(kind: str, data: str, m: dict) -> str:
@@ -185,7 +204,8 @@ def report(kind: str, data: str, m: dict) -> str:
         f"detection   P {d['precision']:.4f}  R {d['recall']:.4f}  H-mean {d['hmean']:.4f}",
         f"end-to-end  P {e['precision']:.4f}  R {e['recall']:.4f}  H-mean {e['hmean']:.4f}",
         f"recognition on ground-truth boxes: {m['recognition_accuracy']:.4f} of {m['recognition_words']} words (folded)",
-        f"seconds per image: median {m['seconds_median']:.3f}, p90 {m['seconds_p90']:.3f}"])
+        f"seconds per image: median {m['seconds_median']:.3f}, p90 {m['seconds_p90']:.3f}"]
+        + ([f"lines read exactly: {m['line_accuracy']:.4f} of {m['lines']}"] if "lines" in m else []))
 
 
 if __name__ == "__main__":

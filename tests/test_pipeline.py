@@ -216,7 +216,7 @@ def test_ocr_eval_scores_a_labelled_folder_of_photos(tiny_models, reads_a, tmp_p
     # one word covering most of the image (the tiny detector finds one box over everything), one '###'
     (tmp_path / "labels.jsonl").write_text(json.dumps({"image": "img_1.png", "words": [
         {"points": [[2, 2], [125, 2], [125, 61], [2, 61]], "text": truth},
-        {"points": [[0, 0], [4, 0], [4, 4], [0, 4]], "text": "###"}]}) + "\n")
+        {"points": [[0, 0], [4, 0], [4, 4], [0, 4]], "text": "###"}], "lines": ["a", "b b"]}) + "\n")
     (tmp_path / "cfg.yaml").write_text("detector:\n  unclip_ratio: 0.01\n")  # the one box stays the image's size
     code = eval_main([str(tmp_path), "--json", "--detector", tiny_models[1], "--model", reads_a,
                       "--config", str(tmp_path / "cfg.yaml")])
@@ -227,6 +227,7 @@ def test_ocr_eval_scores_a_labelled_folder_of_photos(tiny_models, reads_a, tmp_p
     # "a" is the right reading of "A!" once folded, the wrong one of "b"
     assert out["end_to_end"]["recall"] == out["end_to_end"]["precision"] == out["recognition_accuracy"] == spotted
     assert out["seconds_p90"] >= out["seconds_median"] > 0
+    assert (out["line_accuracy"], out["lines"]) == (0.5, 2)  # the page prints one line, "a"
 
 
 def test_ocr_eval_scores_a_folder_of_crops(reads_a, tmp_path, capsys):
