@@ -47,6 +47,9 @@ def parse_args(argv):
     p.add_argument("--model", help="recognizer: a shipped model name (words, captcha, captcha-v2) or a .pt file")
     p.add_argument("--decoder", choices=["greedy", "beam"], help="CTC decoder")
     p.add_argument("--beam-width", type=int, help="prefixes kept by the beam decoder")
+    p.add_argument("--text-format", "--plate-format", dest="text_format",
+                   help="readings must fit a format: a plate format (br, ar) or patterns of L (letter), D (digit), "
+                        "A (any), comma-separated, e.g. LLLDDDD,LLLDLDD")
     p.add_argument("--min-confidence", type=float, help="drop readings below this confidence (0 to 1)")
     p.add_argument("--batch-size", type=int, help="crops per forward pass")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run")
@@ -67,7 +70,7 @@ def cli_overrides(a) -> dict:
     sections = {
         "detector": {"model": a.detector, "max_side": a.max_side, "box_thresh": a.box_thresh},
         "recognizer": {"model": a.model, "decoder": a.decoder, "beam_width": a.beam_width,
-                       "min_confidence": a.min_confidence, "batch_size": a.batch_size},
+                       "text_format": a.text_format, "min_confidence": a.min_confidence, "batch_size": a.batch_size},
     }
     out: dict = {name: {k: v for k, v in keys.items() if v is not None} for name, keys in sections.items()}
     if a.device:

@@ -41,6 +41,8 @@ def parse_args(argv):
     p.add_argument("--model", help="recognizer: a shipped model name or a .pt file")
     p.add_argument("--detector", help="detector: a shipped model name or a .pt file (photos)")
     p.add_argument("--decoder", choices=["greedy", "beam"], help="CTC decoder")
+    p.add_argument("--text-format", "--plate-format", dest="text_format",
+                   help="readings must fit a format: br, ar, or patterns such as LLLDDDD,LLLDLDD")
     p.add_argument("--batch-size", type=int, help="crops per forward pass")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run")
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
@@ -55,6 +57,7 @@ def parse_args(argv):
 def main(argv=None) -> int:
     a = parse_args(argv)
     overrides = {"detector": {"model": a.detector}, "recognizer": {"model": a.model, "decoder": a.decoder,
+                                                                  "text_format": a.text_format,
                                                                   "batch_size": a.batch_size}, "device": a.device}
     overrides = {k: ({kk: vv for kk, vv in v.items() if vv is not None} if isinstance(v, dict) else v)
                  for k, v in overrides.items() if v is not None}

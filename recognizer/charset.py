@@ -199,3 +199,94 @@ def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune
         beams = {p: (v[0], v[1]) for p, v in ranked[:beam_width]}
     labels = list(max(beams.items(), key=lambda kv: _logsumexp(*kv[1]))[0])
     return _decoded(charset, labels, viterbi_char_probs(probs, labels))
+
+
+# Character classes of a format pattern: one letter per character of the text.
+PATTERN_CLASSES = {"L": str.isalpha, "D": str.isdigit, "A": lambda c: True}
+# Named formats: the patterns a plate of that country may have (one row, separators not read).
+PLATE_FORMATS = {
+    "br": ("LLLDDDD", "LLLDLDD"),  # Brazil: old ABC-1234, Mercosur ABC1D23
+    "ar": ("LLLDDD", "LLDDDLL"),  # Argentina: old ABC 123, Mercosur AB 123 CD
+}
+
+
+def format_patterns(text_format: str) -> tuple[str, ...]:
+    """A named format ('br') or comma-separated patterns ('LLLDDDD,LLLDLDD') -> its patterns; '' -> none."""
+    if not text_format:
+        return ()
+    if text_format in PLATE_FORMATS:
+        return PLATE_FORMATS[text_format]
+    patterns = tuple(p.strip() for p in text_format.split(","))
+    if not all(p and set(p) <= set(PATTERN_CLASSES) for p in patterns):
+        raise ValueError(f"unknown text format {text_format!r}: name one of {sorted(PLATE_FORMATS)} or give "
+                         "patterns of L (letter), D (digit) and A (any), comma-separated, e.g. LLLDDDD,LLLDLDD")
+    return patterns
+
+
+def pattern_decode(probs: np.ndarray, charset: Charset, patterns: tuple[str, ...]) -> Decoded:
+    """Best-path decoding restricted to texts that fit one of ``patterns`` ('LLLDDDD': letter, digit, any).
+
+    For each pattern, the most probable CTC path whose text fits it (a Viterbi pass over the pattern's slots,
+    each slot allowed only its class's characters); the most probable of those paths wins. Where no pattern
+    fits the frames (more slots than the frames can emit) the reading falls back to greedy decoding.
+    """
+    logp = np.log(np.maximum(probs, 1e-30))
+    best: tuple[float, list[int]] | None = None
+    for pattern in patterns:
+        found = _pattern_path(logp, charset, pattern)
+        if found and (best is None or found[0] > best[0]):
+            best = found
+    if best is None:
+        return greedy_decode(probs, charset)
+    labels = best[1]
+    return _decoded(charset, labels, viterbi_char_probs(probs, labels))
+
+
+def _pattern_path(logp: np.ndarray, charset: Charset, pattern: str) -> tuple[float, list[int]] | None:
+    """(log probability, labels) of the best CTC path spelling a text of ``pattern``, or None if none can."""
+    T, K = logp.shape
+    L = len(pattern)
+    allowed = np.zeros((L, K), dtype=bool)
+    for j, cls in enumerate(pattern):
+        allowed[j, 1:] = [PATTERN_CLASSES[cls](c) for c in charset.chars]
+    if L == 0 or not allowed.any(axis=1).all():
+        return None
+    # States, flat: blank after j slots (index j, 0..L), then slot j emitting label k (index L + 1 + j * K + k).
+    S, labels_k = L + 1 + L * K, np.arange(K)
+    slot = lambda j: L + 1 + j * K + labels_k  # noqa: E731
+    score = np.full(S, -np.inf)
+    score[0] = logp[0, BLANK]
+    score[slot(0)] = np.where(allowed[0], logp[0], -np.inf)
+    back = np.zeros((T, S), dtype=np.int64)
+    for t in range(1, T):
+        new, src = score.copy(), np.arange(S)  # staying is always allowed
+        chars = score[L + 1:].reshape(L, K)
+        order = np.argsort(chars, axis=1)
+        top, runner = order[:, -1], order[:, -2]
+        for j in range(1, L + 1):  # a blank after slot j-1, reached from its best label
+            k = top[j - 1]
+            if chars[j - 1, k] > new[j]:
+                new[j], src[j] = chars[j - 1, k], L + 1 + (j - 1) * K + k
+        for j in range(L):
+            idx = slot(j)
+            if score[j] > -np.inf:  # from the blank before the slot
+                better = score[j] > new[idx]
+                new[idx], src[idx] = np.where(better, score[j], new[idx]), np.where(better, j, src[idx])
+            if j > 0:  # straight from the previous slot's best other label (equal labels need a blank between)
+                prev_k = np.where(labels_k == top[j - 1], runner[j - 1], top[j - 1])
+                prev = chars[j - 1, prev_k]
+                better = prev > new[idx]
+                new[idx] = np.where(better, prev, new[idx])
+                src[idx] = np.where(better, L + 1 + (j - 1) * K + prev_k, src[idx])
+        emit = np.concatenate([np.full(L + 1, logp[t, BLANK]), np.where(allowed, logp[t], -np.inf).ravel()])
+        score, back[t] = new + emit, src
+    end = max((L, *slot(L - 1)), key=lambda s: score[s])
+    if not np.isfinite(score[end]):
+        return None
+    labels, s = [], end
+    for t in range(T - 1, -1, -1):
+        if s > L and (t == 0 or back[t, s] != s):  # the first frame of a label's run
+            labels.append(int((s - L - 1) % K))
+        if t:
+            s = back[t, s]
+    return float(score[end]), labels[::-1]

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from .charset import format_patterns
+
 KIND = "recognizer"  # what its checkpoints and exports say they hold
 WEIGHTS_DIR = Path(__file__).parent / "weights"  # the shipped models
 
@@ -87,6 +89,7 @@ class RecognizerSettings:
     beam_width: int = 10  # prefixes the beam decoder keeps
     min_confidence: float = 0.5  # readings below this are dropped (0.5 beat 0 and 0.3 end to end)
     batch_size: int = 64  # crops per forward pass
+    text_format: str = ""  # readings must fit: a plate format (br, ar) or patterns such as LLLDDDD,LLLDLDD
 
     def __post_init__(self):
         _check(isinstance(self.model, str) and self.model != "", "model", "a model name or a file path", self.model)
@@ -95,3 +98,8 @@ class RecognizerSettings:
         _check(type(self.min_confidence) in (int, float) and 0 <= self.min_confidence <= 1, "min_confidence",
                "a number from 0 to 1", self.min_confidence)
         _check(type(self.batch_size) is int and self.batch_size >= 1, "batch_size", "an integer >= 1", self.batch_size)
+        _check(isinstance(self.text_format, str), "text_format", "a format name or patterns", self.text_format)
+        try:
+            format_patterns(self.text_format)
+        except ValueError as e:
+            raise ValueError(f"text_format: {e}") from None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .charset import Charset, Decoded, beam_decode, greedy_decode
+from .charset import Charset, Decoded, beam_decode, format_patterns, greedy_decode, pattern_decode
 from .config import RecognizerConfig, RecognizerSettings
 from .transforms import preprocess
 
@@ -37,6 +37,8 @@ class Reader:
         return np.concatenate(out)
 
     def decode(self, probs: np.ndarray) -> Decoded:
+        if self.settings.text_format:  # a known format (plates): the best path whose text fits it
+            return pattern_decode(probs, self.charset, format_patterns(self.settings.text_format))
         if self.settings.decoder == "beam":
             return beam_decode(probs, self.charset, self.settings.beam_width)
         return greedy_decode(probs, self.charset)

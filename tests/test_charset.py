@@ -3,8 +3,10 @@ import math
 import numpy as np
 import pytest
 
-from recognizer.charset import (Charset, UnknownCharacterError, beam_decode, ctc_frames_needed, greedy_decode,
-                                viterbi_char_probs)
+import itertools
+
+from recognizer.charset import (Charset, UnknownCharacterError, _pattern_path, beam_decode, ctc_frames_needed,
+                                format_patterns, greedy_decode, pattern_decode, viterbi_char_probs)
 
 CS = Charset("ab")  # blank = 0, a = 1, b = 2
 
@@ -96,3 +98,54 @@ def test_viterbi_rejects_labels_longer_than_frames():
 def test_beam_width_must_be_positive():
     with pytest.raises(ValueError, match="beam_width"):
         beam_decode(frames((.1, .9, 0)), CS, beam_width=0)
+
+
+PLATE = Charset("01AO")  # blank = 0, '0' = 1, '1' = 2, 'A' = 3, 'O' = 4
+
+
+def test_pattern_decode_turns_a_digit_into_the_letter_the_slot_needs():
+    # greedy reads "A01"; a letter must come second, so the runner-up 'O' of frame 2 takes its place
+    p = frames((.1, .1, .1, .6, .1), (.7, .1, .1, .05, .05), (.1, .5, .05, .05, .3), (.8, .05, .05, .05, .05),
+               (.1, .1, .7, .05, .05))
+    assert greedy_decode(p, PLATE).text == "A01"
+    d = pattern_decode(p, PLATE, ("LLD",))
+    assert d.text == "AO1"
+    assert d.char_probs == pytest.approx((0.6, 0.3, 0.7))
+
+
+def test_pattern_decode_picks_the_most_probable_of_several_patterns():
+    p = frames((.1, .1, .1, .6, .1), (.7, .1, .1, .05, .05), (.1, .5, .05, .05, .3), (.8, .05, .05, .05, .05),
+               (.1, .1, .7, .05, .05))
+    assert pattern_decode(p, PLATE, ("LLD", "LDD")).text == "A01"  # 'LDD' keeps the greedy reading
+    # no pattern fits 5 frames with 6 slots: the greedy reading
+    assert pattern_decode(p, PLATE, ("LLLLLL",)).text == "A01"
+
+
+def test_pattern_path_is_the_best_fitting_path_by_brute_force():
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        T, K = int(rng.integers(1, 6)), PLATE.num_classes
+        logp = np.log(rng.dirichlet(np.full(K, 0.5), size=T))
+        pattern = "".join(rng.choice(list("LDA"), int(rng.integers(1, 4))))
+        best = None
+        for path in itertools.product(range(K), repeat=T):
+            text = PLATE.indices_to_text([k for i, k in enumerate(path) if k and (i == 0 or k != path[i - 1])])
+            fits = len(text) == len(pattern) and all(
+                {"L": c.isalpha(), "D": c.isdigit(), "A": True}[q] for c, q in zip(text, pattern))
+            score = sum(logp[t, k] for t, k in enumerate(path))
+            if fits and (best is None or score > best):
+                best = score
+        found = _pattern_path(logp, PLATE, pattern)
+        assert (found is None) == (best is None)
+        if found:
+            assert found[0] == pytest.approx(best)
+            text = PLATE.indices_to_text(found[1])
+            assert len(text) == len(pattern)
+
+
+def test_format_patterns_names_and_errors():
+    assert format_patterns("br") == ("LLLDDDD", "LLLDLDD")
+    assert format_patterns("LLD, DDA") == ("LLD", "DDA")
+    assert format_patterns("") == ()
+    with pytest.raises(ValueError, match="unknown text format 'XY1'"):
+        format_patterns("XY1")

@@ -168,3 +168,19 @@ def test_bad_map_is_rejected():
         boxes_from_prob(np.zeros((1, 32, 48)), **DB)
     with pytest.raises(ValueError, match="scale"):
         boxes_from_prob(np.zeros((32, 48)), scale=(0.0, 1.0), **DB)
+
+
+def test_a_dense_page_keeps_all_its_words_and_over_the_cap_the_largest():
+    # 60 rows of 40 words: 2,400 regions, more than DBNet's usual cap of 1,000 candidates
+    prob = np.zeros((60 * 12, 40 * 20), dtype=np.float32)
+    for r in range(60):
+        for c in range(40):
+            prob[r * 12 + 3 : r * 12 + 9, c * 20 + 3 : c * 20 + 17] = 0.9
+    quads, scores = boxes_from_prob(prob, bin_thresh=0.5, box_thresh=0.6, unclip_ratio=1.5, min_size=1)
+    assert len(quads) == 2400
+    assert quads[:, :, 1].min() < 12  # the top row is there too
+    prob[0:10, 0:100] = 0.9  # one region larger than every word
+    quads, _ = boxes_from_prob(prob, bin_thresh=0.5, box_thresh=0.6, unclip_ratio=1.5, min_size=1, max_candidates=10)
+    assert len(quads) == 10
+    widths = np.ptp(quads[:, :, 0], axis=1)
+    assert widths.max() > 100  # the large region is among the ten kept
