@@ -7,6 +7,8 @@ and leaves at least two lines on each side, and read the parts in order: top to 
 """
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 WORD_GAP = 2.5  # words further apart than this many line heights do not share a line (column gaps are wider)
@@ -15,20 +17,44 @@ COLUMN_GAP = 1.5  # a vertical cut must be this much wider than the widest horiz
 
 def _lines(q: np.ndarray) -> list[list[int]]:
     """Words (N, 4, 2) grouped into lines, each left to right."""
-    centre_y = q[:, :, 1].mean(axis=1)
-    height = q[:, :, 1].max(axis=1) - q[:, :, 1].min(axis=1)
-    x0, x1 = q[:, :, 0].min(axis=1), q[:, :, 0].max(axis=1)
-    lines: list[list[int]] = []
-    for i in np.lexsort((x0, centre_y)).tolist():
-        for line in lines:
-            line_height = max(float(np.median(height[line])), float(height[i]))
-            gap = max(0.0, max(x0[i] - x1[line].max(), x0[line].min() - x1[i]))
-            if abs(centre_y[i] - centre_y[line].mean()) <= 0.5 * line_height and gap <= WORD_GAP * line_height:
-                line.append(i)
+    centre_y = q[:, :, 1].mean(axis=1).tolist()
+    height = (q[:, :, 1].max(axis=1) - q[:, :, 1].min(axis=1)).tolist()
+    x0, x1 = q[:, :, 0].min(axis=1).tolist(), q[:, :, 0].max(axis=1).tolist()
+    tallest = max(height)
+    # Each line: [members, sorted heights, sum of centres, leftmost x0, rightmost x1]. Words come by height on
+    # the page, so a line whose centre lies more than half of any possible line height above the current word
+    # can take no more words: it leaves the open list (a page of 2,000 words stays fast).
+    lines: list[list] = []
+    open_lines: list[list] = []
+    for i in np.lexsort((np.asarray(x0), np.asarray(centre_y))).tolist():
+        still_open = []
+        for line in open_lines:
+            members, heights, total, left, right = line
+            median = _median(heights)
+            mean = total / len(members)
+            if centre_y[i] - mean > 0.5 * max(median, tallest):
+                continue
+            still_open.append(line)
+        open_lines = still_open
+        for line in open_lines:
+            members, heights, total, left, right = line
+            line_height = max(_median(heights), height[i])
+            gap = max(0.0, max(x0[i] - right, left - x1[i]))
+            if abs(centre_y[i] - total / len(members)) <= 0.5 * line_height and gap <= WORD_GAP * line_height:
+                members.append(i)
+                bisect.insort(heights, height[i])
+                line[2], line[3], line[4] = total + centre_y[i], min(left, x0[i]), max(right, x1[i])
                 break
         else:
-            lines.append([i])
-    return [sorted(line, key=lambda i: x0[i]) for line in lines]
+            line = [[i], [height[i]], centre_y[i], x0[i], x1[i]]
+            lines.append(line)
+            open_lines.append(line)
+    return [sorted(line[0], key=lambda i: x0[i]) for line in lines]
+
+
+def _median(sorted_values: list[float]) -> float:
+    n = len(sorted_values)
+    return sorted_values[n // 2] if n % 2 else (sorted_values[n // 2 - 1] + sorted_values[n // 2]) / 2
 
 
 def _widest_gap(lo: np.ndarray, hi: np.ndarray) -> tuple[float, float]:
