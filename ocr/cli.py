@@ -181,6 +181,14 @@ def run_on_ray(a, cfg, paths: list[str], errors: list[str]) -> int:
 
 
 def main(argv=None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # the reader left early (ocr-run ... | head): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 141
+
+
+def _main(argv=None) -> int:
     p, a = parse_args(argv)
     uris = [i for i in a.inputs if "://" in i]
     if uris and not a.ray:
