@@ -11,7 +11,7 @@ from engine.images import load_image
 from engine.training import TrainConfig as BaseTrainConfig
 from engine.training import fit, forward, warmup
 
-from .checkpoint import make_checkpoint
+from .checkpoint import load_model, make_checkpoint, resolve_weights
 from .config import DetectorConfig, DetectorSettings
 from .data import ImageAnnotation
 from .dataset import DetectionDataset, collate
@@ -60,12 +60,18 @@ def evaluate(detector: Detector, annotations: list[ImageAnnotation]) -> dict:
 
 
 def train(run_dir: str | Path, train_set: list[ImageAnnotation], val_set: list[ImageAnnotation], model_cfg: DetectorConfig,
-          cfg: TrainConfig, *, resume: bool = False, device: str = "auto", workers: int = 2,
+          cfg: TrainConfig, *, init: str | None = None, resume: bool = False, device: str = "auto", workers: int = 2,
           max_minutes: float | None = None, checkpoint_minutes: float = 5.0, val_max_side: int = 1280,
           progress: bool = True, should_stop=None) -> dict:
-    """Train (or resume) a detector run; returns its summary (``best_val_hmean``)."""
+    """Train (or resume) a detector run, fresh or from ``init`` (a shipped name or a .pt file of the same network);
+    returns its summary (``best_val_hmean``)."""
     torch.manual_seed(cfg.seed)  # the initial weights follow the run's seed too
     model = DBNet(model_cfg)
+    if init and not resume:
+        start, _ = load_model(resolve_weights(init))
+        if start.cfg != model_cfg:
+            raise ValueError(f"--init {init}: its network ({start.cfg}) is not this run's ({model_cfg})")
+        model.load_state_dict(start.state_dict())
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     settings = replace(DetectorSettings(), max_side=val_max_side)
     validate = (lambda m: evaluate(Detector(m, settings, device), val_set)) if val_set else None

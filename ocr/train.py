@@ -81,7 +81,8 @@ def parse_args(argv):
                                      "Latin letters and signs), digits, alnum (default: those of the labels, or --init's)")
     r.add_argument("--init", help="start from these weights (a shipped model name or a .pt file), or 'none' for "
                                   "a fresh network; --width and --charset may differ from its own (default: "
-                                  "chosen from the data; none when --size, --rnn, --rgb or --height is given)")
+                                  "chosen from the data; none when --size, --rnn, --rgb or --height is given). "
+                                  "The detector starts fresh unless --init names one (db)")
     r.add_argument("--trim", action=argparse.BooleanOptionalAction,
                    help="cut blank margins off every crop, in training and reading (default: chosen from the data)")
     r.add_argument("--clutter", action=argparse.BooleanOptionalAction,
@@ -102,7 +103,8 @@ def parse_args(argv):
     r.add_argument("--anneal", type=float, help="fraction of the steps, at the end, over which the rate decays (0.3)")
     r.add_argument("--no-augment", action="store_true")
     d = p.add_argument_group("detector")
-    d.add_argument("--holdout", help="file of image names held out of the data for validation")
+    d.add_argument("--holdout", nargs="+",
+                   help="file(s) of image names held out of the data for validation (e.g. tools/splits/*_val.txt)")
     d.add_argument("--crop-size", type=int, help="training crop side in pixels (default 640)")
     d.add_argument("--val-max-side", type=int, default=1280, help="inference size limit for validation")
     return p, p.parse_args(argv)
@@ -373,7 +375,9 @@ def final_report(out: Path, planned: list[str], splits, device: str, seconds: fl
 
 
 def train_detector(p, a, out: Path, run: dict | None, should_stop) -> int:
-    from detector.config import SIZES, DetectorConfig
+    from detector.checkpoint import resolve_weights
+    from detector.config import KIND, SIZES, DetectorConfig
+    from engine.checkpoint import read_checkpoint
     from detector.data import read_annotations, split_by_names
     from detector.training import TrainConfig, train
     from engine.training import fingerprint
@@ -382,14 +386,21 @@ def train_detector(p, a, out: Path, run: dict | None, should_stop) -> int:
         size = a.size or "half"
         if size not in SIZES:
             p.error(f"--size {size}: the detector's sizes are {', '.join(SIZES)}")
-        run = {"kind": "detector", "train": a.data, "holdout": a.holdout, "model": DetectorConfig(**SIZES[size]).to_dict(),
+        init = None if not a.init or a.init.lower() == "none" else a.init
+        model = DetectorConfig(**SIZES[size]).to_dict()
+        if init:  # fine-tuning: the network is the init's own
+            model = read_checkpoint(resolve_weights(init), KIND)["config"]
+        run = {"kind": "detector", "train": a.data, "holdout": a.holdout, "init": init, "model": model,
                "train_config": schedule(a, TrainConfig)}
     held = set()
-    if run["holdout"]:
-        holdout = Path(run["holdout"])
+    holdouts = run["holdout"] or []
+    for name in [holdouts] if isinstance(holdouts, str) else holdouts:  # one file before 0.3, a list since
+        holdout = Path(name)
         if not holdout.is_file() and (Path("tools/splits") / holdout.name).is_file():
             holdout = Path("tools/splits") / holdout.name  # the run was started from another checkout
-        held = set(holdout.read_text().split())
+        if not holdout.is_file():
+            raise ValueError(f"--holdout {name}: no such file")
+        held |= set(holdout.read_text().split())
     train_set, val_set = [], []
     for folder in run["train"]:
         tr, va = split_by_names(read_annotations(Path(folder)), held)
@@ -403,7 +414,8 @@ def train_detector(p, a, out: Path, run: dict | None, should_stop) -> int:
     (out / "run.json").write_text(json.dumps({**run, "data": data}, indent=1))
     print(f"{len(train_set)} training images, {len(val_set)} validation images", file=sys.stderr)
     result = train(out, train_set, val_set, DetectorConfig.from_dict(run["model"]),
-                   TrainConfig.from_dict(run["train_config"]), resume=a.resume, device=a.device, workers=a.workers,
+                   TrainConfig.from_dict(run["train_config"]), init=run.get("init"), resume=a.resume, device=a.device,
+                   workers=a.workers,
                    max_minutes=a.minutes, checkpoint_minutes=a.checkpoint_minutes, val_max_side=a.val_max_side,
                    progress=not a.quiet, should_stop=should_stop)
     return _report(out, [result])

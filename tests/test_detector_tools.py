@@ -9,7 +9,7 @@ from conftest import write_png
 from ocr.train import main as train_main
 
 import eval_detector
-from detector.checkpoint import make_checkpoint
+from detector.checkpoint import load_model, make_checkpoint
 from detector.config import DetectorConfig
 from detector.model import DBNet
 
@@ -81,3 +81,24 @@ def test_resume_with_steps_reschedules_the_run(scenes, tmp_path, capsys):
     result = json.loads(out)
     assert result["steps"] == 3 and result["finished"]
     assert json.loads((run / "run.json").read_text())["train_config"]["steps"] == 3
+
+
+def test_fine_tuning_starts_from_init_and_holdouts_add_up(scenes, flat_weights, tmp_path, capsys):
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("img_2.png\n")
+    second.write_text("img_9.png\n")  # names of another folder's images: nothing here
+    run = tmp_path / "run"
+    assert train_main([str(scenes), "--init", str(flat_weights), "--holdout", str(first), str(second),
+                       "--out", str(run), "--steps", "1", "--lr", "1e-12", "--batch-size", "2", "--crop-size", "64",
+                       "--workers", "0", "--quiet", "--val-max-side", "64"]) == 0
+    assert "1 training images, 1 validation images" in capsys.readouterr().err
+    started = json.loads((run / "run.json").read_text())
+    assert started["init"] == str(flat_weights) and started["model"]["width_mult"] == 0.125  # the init's network
+    model, _ = load_model(run / "best.pt")
+    assert float(model.prob_head[-1].bias.detach()) == pytest.approx(float(np.log(0.4 / 0.6)), abs=1e-6)
+
+
+def test_a_missing_holdout_file_is_named(scenes, tmp_path, capsys):
+    code = train_main([str(scenes), "--holdout", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "run"),
+                       "--steps", "1", "--quiet", "--workers", "0"])
+    assert code == 2 and "nope.txt: no such file" in capsys.readouterr().err
