@@ -42,6 +42,7 @@ def test_user_file_overrides_a_subset_and_flags_override_the_file(tmp_path):
     ("recognizer:\n  beam_width: 0\n", "recognizer.beam_width"),
     ("recognizer:\n  min_confidence: 2\n", "recognizer.min_confidence"),
     ("recognizer:\n  decoder: fast\n", "recognizer.decoder"),
+    ("recognizer:\n  text_format: LLX\n", "recognizer.text_format"),
     ("device: tpu\n", "device"),
     ("recognizer: 3\n", "recognizer"),
 ])
