@@ -336,8 +336,7 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
         spread = statistics.stdev(accs) if len(accs) > 1 else 0.0
         print(f"{len(accs)}-fold cross-validation: sequence accuracy mean {statistics.mean(accs):.4f}, "
               f"std {spread:.4f}, min {min(accs):.4f}, max {max(accs):.4f}")
-    if not run["val"]:
-        final_report(out, report, splits, a.device, time.time() - started)
+    final_report(out, report, splits, a.device, time.time() - started)
     return 0
 
 
@@ -353,16 +352,19 @@ def final_report(out: Path, planned: list[str], splits, device: str, seconds: fl
     lines = list(planned)
     mistakes: Counter = Counter()
     for run_dir, _, val in splits:
-        val = [s for s in val if s.path.is_file()]
-        if not val:
-            continue
-        reader = Recognizer.load(run_dir / "best.pt", device=device)
-        readings = [r.text for r in reader([load_image(s.path) for s in val])]
-        truths = [s.text for s in val]
-        scores = text_metrics(readings, truths)
-        mistakes.update(confusions(readings, truths))
-        lines.append(f"{run_dir / 'best.pt'}: sequence accuracy {scores['seq_acc']:.4f}, character accuracy "
-                     f"{scores['char_acc']:.4f} on {len(val)} validation images")
+        parts = val if isinstance(val, dict) else {"": val}  # --val folders are scored one by one
+        reader = None
+        for name, samples in parts.items():
+            samples = [s for s in samples if s.path.is_file()]
+            if not samples:
+                continue
+            reader = reader or Recognizer.load(run_dir / "best.pt", device=device)
+            readings = [r.text for r in reader([load_image(s.path) for s in samples])]
+            truths = [s.text for s in samples]
+            scores = text_metrics(readings, truths)
+            mistakes.update(confusions(readings, truths))
+            lines.append(f"{run_dir / 'best.pt'}: sequence accuracy {scores['seq_acc']:.4f}, character accuracy "
+                         f"{scores['char_acc']:.4f} on {len(samples)} validation images{f' of {name}' if name else ''}")
     if mistakes:
         lines.append("most common confusions (truth -> read, '' = missing or extra): " + ", ".join(
             f"{t or chr(39) * 2} -> {r or chr(39) * 2} x{n}" for (t, r), n in mistakes.most_common(8)))

@@ -127,3 +127,19 @@ def test_one_command_says_what_it_chose_and_reports_its_model(captcha_dir, tmp_p
     report = (out / "report.txt").read_text()
     assert report.endswith(f"read with: ocr-run --no-detect --model {out / 'best.pt'} IMAGE...\n")
     assert "sequence accuracy" in report and "on 1 validation images" in report and report in printed.out + "\n"
+
+
+def test_the_report_scores_each_validation_folder(captcha_dir, tmp_path, capsys):
+    import shutil
+
+    from ocr.train import main as train_main
+
+    val = tmp_path / "val"
+    val.mkdir()
+    for path in sorted(captcha_dir.iterdir())[:2]:
+        shutil.copy(path, val / path.name)
+    out = tmp_path / "mine"
+    assert train_main([str(captcha_dir), "--val", str(val), "--out", str(out), "--steps", "2", "--workers", "0",
+                       "--quiet"]) == 0
+    report = (out / "report.txt").read_text()
+    assert "on 2 validation images of val" in report and report in capsys.readouterr().out + "\n"
