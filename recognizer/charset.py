@@ -223,6 +223,10 @@ def format_patterns(text_format: str) -> tuple[str, ...]:
     return patterns
 
 
+def fits_pattern(text: str, pattern: str) -> bool:
+    return len(text) == len(pattern) and all(PATTERN_CLASSES[p](c) for c, p in zip(text, pattern))
+
+
 def pattern_decode(probs: np.ndarray, charset: Charset, patterns: tuple[str, ...]) -> Decoded:
     """Best-path decoding restricted to texts that fit one of ``patterns`` ('LLLDDDD': letter, digit, any).
 
@@ -230,6 +234,9 @@ def pattern_decode(probs: np.ndarray, charset: Charset, patterns: tuple[str, ...
     each slot allowed only its class's characters); the most probable of those paths wins. Where no pattern
     fits the frames (more slots than the frames can emit) the reading falls back to greedy decoding.
     """
+    greedy = greedy_decode(probs, charset)
+    if any(fits_pattern(greedy.text, p) for p in patterns):  # the best path of all fits: nothing to search
+        return greedy
     logp = np.log(np.maximum(probs, 1e-30))
     best: tuple[float, list[int]] | None = None
     for pattern in patterns:
@@ -237,7 +244,7 @@ def pattern_decode(probs: np.ndarray, charset: Charset, patterns: tuple[str, ...
         if found and (best is None or found[0] > best[0]):
             best = found
     if best is None:
-        return greedy_decode(probs, charset)
+        return greedy
     labels = best[1]
     return _decoded(charset, labels, viterbi_char_probs(probs, labels))
 
@@ -251,42 +258,51 @@ def _pattern_path(logp: np.ndarray, charset: Charset, pattern: str) -> tuple[flo
         allowed[j, 1:] = [PATTERN_CLASSES[cls](c) for c in charset.chars]
     if L == 0 or not allowed.any(axis=1).all():
         return None
-    # States, flat: blank after j slots (index j, 0..L), then slot j emitting label k (index L + 1 + j * K + k).
-    S, labels_k = L + 1 + L * K, np.arange(K)
-    slot = lambda j: L + 1 + j * K + labels_k  # noqa: E731
-    score = np.full(S, -np.inf)
-    score[0] = logp[0, BLANK]
-    score[slot(0)] = np.where(allowed[0], logp[0], -np.inf)
-    back = np.zeros((T, S), dtype=np.int64)
+    emit = np.where(allowed[None], logp[:, None, :], -np.inf)  # (T, L, K): slot j may emit label k
+    # blank[j]: j slots emitted, now on a blank (j = 0..L); char[j, k]: on slot j, emitting label k.
+    blank = np.full(L + 1, -np.inf)
+    blank[0] = logp[0, BLANK]
+    char = emit[0].copy()
+    char[1:] = -np.inf
+    # Back pointers per frame. blank_from[t, j]: -1 stayed on the blank, else the label of slot j-1 it left.
+    # char_from[t, j, k]: 0 stayed, 1 came from the blank before the slot, 2 + k' from slot j-1's label k'.
+    blank_from = np.full((T, L + 1), -1, dtype=np.int64)
+    char_from = np.zeros((T, L, K), dtype=np.int64)
+    rows, labels_k = np.arange(L), np.arange(K)
     for t in range(1, T):
-        new, src = score.copy(), np.arange(S)  # staying is always allowed
-        chars = score[L + 1:].reshape(L, K)
-        order = np.argsort(chars, axis=1)
+        order = np.argsort(char, axis=1)
         top, runner = order[:, -1], order[:, -2]
-        for j in range(1, L + 1):  # a blank after slot j-1, reached from its best label
-            k = top[j - 1]
-            if chars[j - 1, k] > new[j]:
-                new[j], src[j] = chars[j - 1, k], L + 1 + (j - 1) * K + k
-        for j in range(L):
-            idx = slot(j)
-            if score[j] > -np.inf:  # from the blank before the slot
-                better = score[j] > new[idx]
-                new[idx], src[idx] = np.where(better, score[j], new[idx]), np.where(better, j, src[idx])
-            if j > 0:  # straight from the previous slot's best other label (equal labels need a blank between)
-                prev_k = np.where(labels_k == top[j - 1], runner[j - 1], top[j - 1])
-                prev = chars[j - 1, prev_k]
-                better = prev > new[idx]
-                new[idx] = np.where(better, prev, new[idx])
-                src[idx] = np.where(better, L + 1 + (j - 1) * K + prev_k, src[idx])
-        emit = np.concatenate([np.full(L + 1, logp[t, BLANK]), np.where(allowed, logp[t], -np.inf).ravel()])
-        score, back[t] = new + emit, src
-    end = max((L, *slot(L - 1)), key=lambda s: score[s])
-    if not np.isfinite(score[end]):
+        top_score = char[rows, top]
+        new_blank = blank.copy()
+        left = top_score > blank[1:]  # a slot's best label moving on to the blank after it
+        new_blank[1:][left] = top_score[left]
+        blank_from[t, 1:] = np.where(left, top, -1)
+        # From slot j-1: its best label other than k (equal neighbours need a blank between them).
+        prev_k = np.where(labels_k[None] == top[:-1, None], runner[:-1, None], top[:-1, None])  # (L-1, K)
+        prev = np.full((L, K), -np.inf)
+        prev[1:] = np.take_along_axis(char[:-1], prev_k, axis=1)
+        cands = np.stack([char, np.broadcast_to(blank[:L, None], (L, K)), prev])
+        choice = cands.argmax(0)
+        source = np.where(choice == 2, 2 + np.vstack([np.zeros((1, K), np.int64), prev_k]), choice)
+        char_from[t] = source
+        char = np.take_along_axis(cands, choice[None], 0)[0] + emit[t]
+        blank = new_blank + logp[t, BLANK]
+    end_char = int(char[L - 1].argmax())
+    score = max(blank[L], char[L - 1, end_char])
+    if not np.isfinite(score):
         return None
-    labels, s = [], end
-    for t in range(T - 1, -1, -1):
-        if s > L and (t == 0 or back[t, s] != s):  # the first frame of a label's run
-            labels.append(int((s - L - 1) % K))
-        if t:
-            s = back[t, s]
-    return float(score[end]), labels[::-1]
+    labels: list[int] = []
+    state = ("b", L, 0) if blank[L] >= char[L - 1, end_char] else ("c", L - 1, end_char)
+    for t in range(T - 1, 0, -1):
+        kind, j, k = state
+        if kind == "b":
+            if blank_from[t, j] >= 0:
+                state = ("c", j - 1, int(blank_from[t, j]))
+            continue
+        came = char_from[t, j, k]
+        if came:  # the first frame of this label's run
+            labels.append(k)
+            state = ("b", j, 0) if came == 1 else ("c", j - 1, int(came - 2))
+    if state[0] == "c":
+        labels.append(state[2])
+    return float(score), labels[::-1]
