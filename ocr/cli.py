@@ -44,7 +44,7 @@ def parse_args(argv):
     p.add_argument("--detector", help="detector: a shipped model name or a .pt file")
     p.add_argument("--max-side", type=int, help="detector input size limit (long side, pixels)")
     p.add_argument("--box-thresh", type=float, help="drop detected regions below this mean probability")
-    p.add_argument("--model", help="recognizer: a shipped model name (words, captcha, captcha-v2) or a .pt file")
+    p.add_argument("--model", help="recognizer: a shipped model name (words, captcha, captcha-v2, captcha-base, plates) or a .pt file")
     p.add_argument("--decoder", choices=["greedy", "beam"], help="CTC decoder")
     p.add_argument("--beam-width", type=int, help="prefixes kept by the beam decoder")
     p.add_argument("--text-format", "--plate-format", dest="text_format",

@@ -86,7 +86,7 @@ def test_unknown_model_and_missing_no_detect(capsys):
 
 
 def test_shipped_models_are_inside_the_package():
-    assert {"captcha", "captcha-v2", "captcha-base"} <= set(shipped_models())
+    assert {"captcha", "captcha-v2", "captcha-base", "plates"} <= set(shipped_models())
     assert resolve_weights("captcha").parent.name == "weights"
 
 

@@ -25,3 +25,10 @@ def test_shipped_captcha_reader_reads_the_example_captcha():
     result = Pipeline.from_config(load_config(overrides={"device": "cpu", "recognizer": {"model": "captcha"}}),
                                   detect=False)(str(ROOT / "examples" / "captcha.png"))
     assert [w.text for w in result.words] == ["4eh452"]
+
+
+def test_shipped_plate_reader_reads_the_example_plate():
+    # examples/plate.jpg: a Brazilian Mercosur plate from tools/make_plates.py's validation renders (never trained on)
+    cfg = load_config(overrides={"device": "cpu", "recognizer": {"model": "plates", "text_format": "br"}})
+    result = Pipeline.from_config(cfg, detect=False)(str(ROOT / "examples" / "plate.jpg"))
+    assert [w.text for w in result.words] == ["FNW6V42"]

@@ -64,7 +64,7 @@ def test_detector_export_finds_the_same_boxes(tmp_path):
     assert sum(len(d.quads) for d in det(PHOTOS)) > 0
 
 
-@pytest.mark.parametrize("name", ["words", "captcha", "captcha-v2", "captcha-base"])
+@pytest.mark.parametrize("name", ["words", "captcha", "captcha-v2", "captcha-base", "plates"])
 def test_shipped_recognizer_exports_match_their_weights(name):
     """Retrained weights without a fresh export (ocr-export NAME) fail here."""
     torch_rec, onnx_rec = Recognizer.load(name, device="cpu"), OnnxRecognizer.load(name)
