@@ -12,6 +12,11 @@ import make_captchas
 from recognizer.dataset import label_from_filename, read_folder
 
 
+
+def last_summary(out: str) -> dict:
+    """ocr-train prints each run's summary as a JSON line, then its end report."""
+    return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+
 def test_captcha_generator_is_deterministic(tmp_path):
     args = ["-n", "5", "--seed", "11"]
     make_captchas.main(["--out", str(tmp_path / "a")] + args)
@@ -57,7 +62,7 @@ def test_labels_that_do_not_fit_are_skipped_counted_and_named(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "training data: 1 of 2 labels skipped" in captured.err and "bQ.png" in captured.err
     assert "validation set val: 1 of 1 labels skipped" in captured.err and "aQ.png" in captured.err
-    assert json.loads(captured.out)["train_size"] == 1
+    assert last_summary(captured.out)["train_size"] == 1
 
 
 def test_several_validation_sets_are_reported_apart(captcha_dir, tmp_path, capsys):
@@ -70,7 +75,7 @@ def test_several_validation_sets_are_reported_apart(captcha_dir, tmp_path, capsy
                        "--select", "folded", "--out", str(run), "--steps", "2", "--val-every", "1", "--width", "64",
                        "--height", "32", "--workers", "0", "--quiet"])
     assert code == 0
-    result = json.loads(capsys.readouterr().out)
+    result = last_summary(capsys.readouterr().out)
     assert result["train_size"] == 12 and result["val_size"] == 12  # a folder named twice counts twice
     logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     val = [r for r in logged if "val_folded_seq_acc" in r][-1]
@@ -129,7 +134,7 @@ def test_resume_goes_on_with_new_data_only_when_asked_and_validation_is_apart(ca
     assert "pass --new-data" in capsys.readouterr().err
     assert train_main(["--resume", "--new-data"] + common) == 0
     out, err = capsys.readouterr()
-    assert "6 -> 7 training samples" in err and json.loads(out.splitlines()[-1])["finished"]
+    assert "6 -> 7 training samples" in err and last_summary(out)["finished"]
 
 
 def test_captcha_zoo_is_deterministic_and_named_by_its_text(tmp_path):
