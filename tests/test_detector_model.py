@@ -253,3 +253,30 @@ def test_pages_of_small_print_are_read_again_enlarged():
         finder = Dots(off)
         finder([image])
         assert finder.inputs == [(1, 3, 96, 160)]  # one pass: not a page, or pages off
+
+
+def test_a_shrunk_page_whose_print_vanished_is_read_again_enlarged():
+    """Print too small to survive the first pass's shrinking: no words, but the image is mostly paper."""
+    from detector.finder import Finder
+    from detector.transforms import paper_share
+
+    class Blank(Finder):
+        def __init__(self, settings):
+            self.settings, self.mean, self.std, self.inputs = settings, (0, 0, 0), (1, 1, 1), []
+
+        def _forward(self, batch):
+            self.inputs.append(batch.shape)
+            return np.zeros((batch.shape[0], *batch.shape[2:]), np.float32)
+
+    paper = np.full((160, 256, 3), 235, np.uint8)
+    paper[::7, 10:300] = 30  # 23 rows of tiny print, 246 px long
+    photo = np.random.default_rng(0).integers(0, 256, (160, 256, 3)).astype(np.uint8)
+    assert paper_share(paper) == pytest.approx(1 - 23 * 246 / (160 * 256)) and paper_share(photo) < 0.3
+    settings = DetectorSettings(max_side=128, page_words=30, page_enlarge=2.0)
+    for image, passes in ((paper, 2), (photo, 1)):
+        finder = Blank(settings)
+        finder([image])
+        assert len(finder.inputs) == passes
+    finder = Blank(replace(settings, max_side=256))  # not shrunk: what it found is all there is
+    finder([paper])
+    assert len(finder.inputs) == 1
