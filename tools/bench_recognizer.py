@@ -1,6 +1,7 @@
 """Recognizer speed: crops/s at batch 1 and 64 for each model size, parameters and size on disk.
 
     python tools/bench_recognizer.py [--threads 2] [--device cpu] [--seconds 5]
+    python tools/bench_recognizer.py --models words plates runs/mine/best.pt [--text-format br]   # as shipped
 
 Times the whole read from decoded RGB arrays (160x60 captcha-sized crops) to text: preprocessing,
 the network, greedy decoding. Speed does not depend on the weights, so sizes without a shipped
@@ -45,6 +46,9 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=5.0, help="time per measurement (default 5)")
     p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     p.add_argument("--rnn", default="lstm", choices=["lstm", "gru"])
+    p.add_argument("--models", nargs="+", help="time these models (shipped names or .pt files) at their own input "
+                                               "size instead of the sizes")
+    p.add_argument("--text-format", default="", help="with --models: decode to this format (br, ar, LLLDDDD,...)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     charset = Charset("0123456789abcdefghijklmnopqrstuvwxyz")
@@ -53,6 +57,17 @@ def main(argv=None) -> int:
     print(f"torch {torch.__version__}, {a.threads} threads, device {a.device}")
     print("| size | rnn | parameters | MB (fp32) | crops/s batch 1 | crops/s batch 64 |")
     print("|---|---|---|---|---|---|")
+    if a.models:
+        print("| model | input | parameters | crops/s batch 1 | crops/s batch 64 |")
+        print("|---|---|---|---|---|")
+        for name in a.models:
+            results = []
+            for batch in (1, 64):
+                rec = Recognizer.load(name, RecognizerSettings(batch_size=batch, text_format=a.text_format), a.device)
+                results.append(crops_per_second(rec, crops, batch, a.seconds))
+            print(f"| {name} | {rec.cfg.width}x{rec.cfg.height} {rec.cfg.resize} | "
+                  f"{count_parameters(rec.model) / 1e6:.2f} M | {results[0]:.0f} | {results[1]:.0f} |")
+        return 0
     for size in a.sizes:
         model = CRNN(RecognizerConfig.from_size(size, rnn=a.rnn), charset.num_classes)
         results = []
