@@ -67,7 +67,14 @@ class Page:
         if right <= left or bottom <= top:
             return None
         self.draw.text((x, y), text, font=font, fill=colour or self.ink)
-        self.words.append({"points": [[left, top], [right, top], [right, bottom], [left, bottom]], "text": text})
+        # The box a person draws around a word (FUNSD, ICDAR): the font's ascender to descender, whatever the
+        # letters (ink-tight boxes were a third lower than FUNSD's), and a tenth of an em beyond the ink each side.
+        ascent, descent = font.getmetrics()
+        pad = 0.1 * font.size
+        top, bottom = min(top, y), max(bottom, min(y + ascent + descent, y + 1.4 * font.size))
+        box_left, box_right = left - pad, right + pad
+        self.words.append({"points": [[box_left, top], [box_right, top], [box_right, bottom], [box_left, bottom]],
+                           "text": text})
         return right
 
     def line(self, x0: float, x1: float, y: float, font, texts: list[str] | None = None, align: str = "left") -> bool:
