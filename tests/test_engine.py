@@ -26,7 +26,7 @@ def test_batches_depend_only_on_the_step():
 
 def test_sampler_draws_what_the_committed_detector_run_drew():
     """The values the detector's own sampler gave before both stages shared one (n = 4,800 images, batch 8,
-    seed 0): checkpoints/detector/last.pt resumes onto the same batches."""
+    seed 0): a run resumed across that change goes on with the same batches."""
     batches = StepBatches(4800, 8, seed=0, start=0, stop=15000)
     assert [i for i, _ in batches.batch(0)] == [3158, 3091, 523, 2316, 2815, 2129, 3519, 184]
     assert [i for i, _ in batches.batch(599)] == [2399, 4735, 4411, 1974, 4125, 2232, 3023, 607]
@@ -36,17 +36,18 @@ def test_sampler_draws_what_the_committed_detector_run_drew():
         (2, 8192045056), (0, 8192045057), (1, 8192045058), (2, 8192045059)]
 
 
-def test_committed_detector_state_loads_into_the_shared_loop(tmp_path):
-    """The resumable state in checkpoints/detector fits the training loop's format and today's network."""
-    from detector.config import DetectorConfig
-    from detector.model import DBNet
-    from detector.training import TrainConfig
+def test_committed_words_state_loads_into_the_shared_loop(tmp_path):
+    """The resumable state of the words run in checkpoints/words fits the training loop's format and today's
+    network, so a later session can go on with it."""
+    from recognizer.config import RecognizerConfig
+    from recognizer.model import CRNN
+    from recognizer.training import TrainConfig
 
-    run = json.loads((ROOT / "checkpoints/detector/run.json").read_text())
-    state = torch.load(ROOT / "checkpoints/detector/last.pt", map_location="cpu", weights_only=True)
-    assert state["step"] == TrainConfig.from_dict(run["train_config"]).steps == 15000
+    run = json.loads((ROOT / "checkpoints/words/run.json").read_text())
+    state = torch.load(ROOT / "checkpoints/words/last.pt", map_location="cpu", weights_only=True)
+    assert 0 < state["step"] <= TrainConfig.from_dict(run["train_config"]).steps
     assert {"model", "optimizer", "scaler", "step", "best", "samples_seen", "seconds"} <= set(state)
-    model = DBNet(DetectorConfig.from_dict(run["model"]))
+    model = CRNN(RecognizerConfig.from_dict(run["model"]), len(run["charset"]) + 1)
     model.load_state_dict(state["model"]["state_dict"])
     optimizer = torch.optim.AdamW(model.parameters())
     optimizer.load_state_dict(state["optimizer"])
