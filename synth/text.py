@@ -53,15 +53,15 @@ def load_words(path: str) -> tuple[str, ...]:
 def load_foreign_words(dict_dir: str = "/usr/share/dict") -> tuple[tuple[str, ...], ...]:
     """Per installed list of another language, its words with a letter beyond ASCII (kept apart so that each
     language is drawn as often, however long its list)."""
-    languages = []
-    for name in FOREIGN_WORDS:
-        path = Path(dict_dir) / name
-        if path.is_file():
-            words = {w for w in path.read_text(encoding="utf-8", errors="ignore").split()
-                     if not w.isascii() and w.isalpha() and len(w) <= MAX_LEN and set(w) <= set(WORDS_CHARSET)}
-            if words:
-                languages.append(tuple(sorted(words)))
-    return tuple(languages)
+    languages = [accented_words(Path(dict_dir) / name) for name in FOREIGN_WORDS if (Path(dict_dir) / name).is_file()]
+    return tuple(words for words in languages if words)
+
+
+def accented_words(path: Path) -> tuple[str, ...]:
+    """The words of one list that have a letter beyond ASCII and fit the recognizer, sorted."""
+    words = {w for w in path.read_text(encoding="utf-8", errors="ignore").split()
+             if not w.isascii() and w.isalpha() and len(w) <= MAX_LEN and set(w) <= set(WORDS_CHARSET)}
+    return tuple(sorted(words))
 
 
 def font_glyphs(path: str) -> frozenset:
