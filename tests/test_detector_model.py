@@ -16,7 +16,7 @@ from engine.layers import count_parameters
 from detector.predict import Detector
 from detector.training import TrainConfig, lr_at
 from engine.training import StepBatches
-from detector.transforms import resize_for_inference
+from detector.transforms import normalize, resize_for_inference
 from conftest import write_png
 
 TINY = DetectorConfig(width_mult=0.125, neck=16)
@@ -280,3 +280,10 @@ def test_a_shrunk_page_whose_print_vanished_is_read_again_enlarged():
     finder = Blank(replace(settings, max_side=256))  # not shrunk: what it found is all there is
     finder([paper])
     assert len(finder.inputs) == 1
+
+
+def test_normalize_gives_channels_first_contiguous_standard_scores():
+    image = np.array([[[0, 255, 51]], [[255, 0, 102]]], np.uint8)  # (2, 1, 3)
+    x = normalize(image, (0.5, 0.5, 0.2), (0.5, 0.25, 0.2))
+    assert x.shape == (3, 2, 1) and x.dtype == np.float32 and x.flags["C_CONTIGUOUS"]
+    np.testing.assert_allclose(x[:, :, 0], [[-1, 1], [2, -2], [0, 1]], atol=1e-6)
