@@ -22,20 +22,12 @@ def _lines(q: np.ndarray) -> list[list[int]]:
     x0, x1 = q[:, :, 0].min(axis=1).tolist(), q[:, :, 0].max(axis=1).tolist()
     tallest = max(height)
     # Each line: [members, sorted heights, sum of centres, leftmost x0, rightmost x1]. Words come by height on
-    # the page, so a line whose centre lies more than half of any possible line height above the current word
+    # the page, so a line whose centre lies more than half the tallest word's height above the current word
     # can take no more words: it leaves the open list (a page of 2,000 words stays fast).
     lines: list[list] = []
     open_lines: list[list] = []
     for i in np.lexsort((np.asarray(x0), np.asarray(centre_y))).tolist():
-        still_open = []
-        for line in open_lines:
-            members, heights, total, left, right = line
-            median = _median(heights)
-            mean = total / len(members)
-            if centre_y[i] - mean > 0.5 * max(median, tallest):
-                continue
-            still_open.append(line)
-        open_lines = still_open
+        open_lines = [line for line in open_lines if centre_y[i] - line[2] / len(line[0]) <= 0.5 * tallest]
         for line in open_lines:
             members, heights, total, left, right = line
             line_height = max(_median(heights), height[i])

@@ -11,6 +11,7 @@ reading has confidence 0.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -249,13 +250,21 @@ def pattern_decode(probs: np.ndarray, charset: Charset, patterns: tuple[str, ...
     return _decoded(charset, labels, viterbi_char_probs(probs, labels))
 
 
+@functools.lru_cache(maxsize=64)
+def _slot_labels(chars: str, pattern: str) -> np.ndarray:
+    """(len(pattern), len(chars) + 1) bool: the labels each slot of the pattern may emit (never the blank)."""
+    allowed = np.zeros((len(pattern), len(chars) + 1), dtype=bool)
+    for j, cls in enumerate(pattern):
+        allowed[j, 1:] = [PATTERN_CLASSES[cls](c) for c in chars]
+    allowed.flags.writeable = False  # shared between calls
+    return allowed
+
+
 def _pattern_path(logp: np.ndarray, charset: Charset, pattern: str) -> tuple[float, list[int]] | None:
     """(log probability, labels) of the best CTC path spelling a text of ``pattern``, or None if none can."""
     T, K = logp.shape
     L = len(pattern)
-    allowed = np.zeros((L, K), dtype=bool)
-    for j, cls in enumerate(pattern):
-        allowed[j, 1:] = [PATTERN_CLASSES[cls](c) for c in charset.chars]
+    allowed = _slot_labels(charset.chars, pattern)
     if L == 0 or not allowed.any(axis=1).all():
         return None
     emit = np.where(allowed[None], logp[:, None, :], -np.inf)  # (T, L, K): slot j may emit label k
