@@ -16,32 +16,40 @@ COLUMN_GAP = 1.5  # a vertical cut must be this much wider than the widest horiz
 
 
 def _lines(q: np.ndarray) -> list[list[int]]:
-    """Words (N, 4, 2) grouped into lines, each left to right."""
+    """Words (N, 4, 2) grouped into lines, each left to right.
+
+    A sweep from the left: each word joins the open line whose last word sits nearest its height (within half
+    the line's height) and ends close before it, else starts a line. Comparing with the last word, not the
+    line's mean, follows lines that slope (a skewed scan), and a line can start anywhere along it: words that
+    stand a little higher or lower (``of`` beside ``days``) no longer split a line they came to first.
+    """
     centre_y = q[:, :, 1].mean(axis=1).tolist()
     height = (q[:, :, 1].max(axis=1) - q[:, :, 1].min(axis=1)).tolist()
     x0, x1 = q[:, :, 0].min(axis=1).tolist(), q[:, :, 0].max(axis=1).tolist()
-    tallest = max(height)
-    # Each line: [members, sorted heights, sum of centres, leftmost x0, rightmost x1]. Words come by height on
-    # the page, so a line whose centre lies more than half the tallest word's height above the current word
-    # can take no more words: it leaves the open list (a page of 2,000 words stays fast).
+    reach = WORD_GAP * max(height)
+    # Each line: [members, sorted heights, last word's centre, rightmost x1]. Words come by x0, so a line that
+    # ends more than WORD_GAP of the tallest word's height before the current word can take no more words: it
+    # leaves the open list (a page of 2,000 words stays fast).
     lines: list[list] = []
     open_lines: list[list] = []
-    for i in np.lexsort((np.asarray(x0), np.asarray(centre_y))).tolist():
-        open_lines = [line for line in open_lines if centre_y[i] - line[2] / len(line[0]) <= 0.5 * tallest]
+    for i in np.lexsort((np.asarray(centre_y), np.asarray(x0))).tolist():
+        open_lines = [line for line in open_lines if x0[i] - line[3] <= reach]
+        best, best_offset = None, None
         for line in open_lines:
-            members, heights, total, left, right = line
+            members, heights, last_centre, right = line
             line_height = max(_median(heights), height[i])
-            gap = max(0.0, max(x0[i] - right, left - x1[i]))
-            if abs(centre_y[i] - total / len(members)) <= 0.5 * line_height and gap <= WORD_GAP * line_height:
-                members.append(i)
-                bisect.insort(heights, height[i])
-                line[2], line[3], line[4] = total + centre_y[i], min(left, x0[i]), max(right, x1[i])
-                break
-        else:
-            line = [[i], [height[i]], centre_y[i], x0[i], x1[i]]
-            lines.append(line)
-            open_lines.append(line)
-    return [sorted(line[0], key=lambda i: x0[i]) for line in lines]
+            offset = abs(centre_y[i] - last_centre)
+            if (offset <= 0.5 * line_height and x0[i] - right <= WORD_GAP * line_height
+                    and (best is None or offset < best_offset)):
+                best, best_offset = line, offset
+        if best is None:
+            best = [[], [], 0.0, x1[i]]
+            lines.append(best)
+            open_lines.append(best)
+        best[0].append(i)
+        bisect.insort(best[1], height[i])
+        best[2], best[3] = centre_y[i], max(best[3], x1[i])
+    return [line[0] for line in lines]
 
 
 def _median(sorted_values: list[float]) -> float:

@@ -334,3 +334,16 @@ def test_two_columns_are_read_one_after_the_other():
 
 def test_words_far_apart_on_one_height_are_separate_lines():
     assert reading_order(np.stack([box(10, 10, 40, 20), box(300, 12, 40, 20), box(60, 10, 40, 20)])) == [[0, 2], [1]]
+
+
+def test_a_short_word_standing_higher_does_not_split_its_line():
+    # "Please pay of days": "pay" reaches lower (descender), "of" higher (no descender, ascender only)
+    quads = [box(10, 10, 50, 20), box(70, 10, 50, 26), box(130, 6, 20, 20), box(160, 10, 50, 20)]
+    assert reading_order(np.stack(quads)) == [[0, 1, 2, 3]]
+
+
+def test_lines_of_a_skewed_page_are_followed_along_their_slope():
+    # two lines of 8 words rising 6 px a word (about 7 degrees): 42 px from end to end, twice a word's height
+    rows = [[box(10 + 50 * k, top - 6 * k, 40, 20) for k in range(8)] for top in (100, 140)]
+    order = reading_order(np.stack(rows[0] + rows[1]))
+    assert order == [list(range(8)), list(range(8, 16))]
