@@ -255,6 +255,41 @@ def test_pages_of_small_print_are_read_again_enlarged():
         assert finder.inputs == [(1, 3, 96, 160)]  # one pass: not a page, or pages off
 
 
+def test_the_enlarged_pass_reads_only_the_print_and_its_margin():
+    """Words in one corner of a page: the second pass reads their window, and its boxes land on the words."""
+    from detector.finder import PAGE_MARGIN, Finder
+
+    class Ink(Finder):
+        """Its text probability is the image's brightness: white rectangles are words."""
+
+        def __init__(self, settings):
+            self.settings, self.mean, self.std, self.inputs = settings, (0, 0, 0), (1, 1, 1), []
+
+        def _forward(self, batch):
+            self.inputs.append(batch.shape)
+            return batch[:, 0]
+
+    image = np.zeros((400, 600, 3), np.uint8)
+    words = [(x, y) for y in range(300, 360, 12) for x in range(400, 580, 30)]  # 5 rows of 6 words, 20 x 6 px
+    for x, y in words:
+        image[y : y + 6, x : x + 20] = 255
+    settings = DetectorSettings(max_side=600, page_words=30, small_text=15, page_enlarge=2.0, unclip_ratio=1.0,
+                                page_unclip_ratio=1.0, box_thresh=0.5)
+    finder = Ink(settings)
+    found = finder([image])[0]
+    first = finder.boxes(*finder.probabilities([image])[0])
+    window = finder.page_window(first, image)
+    height = float(np.median(np.linalg.norm(first.quads[:, 3] - first.quads[:, 0], axis=1)))
+    margin = PAGE_MARGIN * height  # around the words' boxes, a few pixels beyond their ink
+    np.testing.assert_allclose(window, (400 - margin, 300 - margin, 600, 354 + margin), atol=4)
+    assert window[2] == 600  # clipped to the page
+    w, h = window[2] - window[0], window[3] - window[1]
+    assert finder.inputs[1] == (1, 3, round(2 * h / 32) * 32, round(2 * w / 32) * 32)  # the window, enlarged
+    assert len(found.quads) == 30
+    centres = sorted(map(tuple, np.round(found.quads.mean(axis=1) - [10, 3]).astype(int) // 2 * 2))
+    assert np.abs(np.array(centres) - np.array(sorted(words))).max() <= 2  # back in the page's pixels
+
+
 def test_a_shrunk_page_whose_print_vanished_is_read_again_enlarged():
     """Print too small to survive the first pass's shrinking: no words, but the image is mostly paper."""
     from detector.finder import Finder
