@@ -8,6 +8,7 @@ import torch
 
 from detector.dataset import DetectionDataset, collate
 from detector.data import ImageAnnotation
+from detector.finder import PAGE_MARGIN, Finder
 from detector.losses import balanced_bce, db_loss, dice_loss
 from detector.checkpoint import load_model, make_checkpoint, resolve_weights
 from detector.config import SIZES, DetectorConfig, DetectorSettings
@@ -223,59 +224,52 @@ def test_predictor_never_touches_a_model_in_training():
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # not folded
 
 
+class FakeFinder(Finder):
+    """A Finder whose network is ``self.network(batch)`` on normalized (B, 3, H, W) input (mean 0, std 1: the
+    image / 255); it records each batch's shape."""
+
+    def __init__(self, settings, network):
+        self.settings, self.mean, self.std, self.inputs, self.network = settings, (0, 0, 0), (1, 1, 1), [], network
+
+    def _forward(self, batch):
+        self.inputs.append(batch.shape)
+        return self.network(batch)
+
+
 def test_pages_of_small_print_are_read_again_enlarged():
     """A first pass that finds many small words sends the image through again, enlarged, with the page unclip."""
-    from detector.finder import Finder
 
-    class Dots(Finder):
-        """Its map has a 5 x 12 px word every 20 px across and down: at 1x, 40 small words in a 160 x 96 image."""
-
-        def __init__(self, settings):
-            self.settings, self.mean, self.std, self.inputs = settings, (0, 0, 0), (1, 1, 1), []
-
-        def _forward(self, batch):
-            self.inputs.append(batch.shape)
-            _, _, h, w = batch.shape
-            f = w / 160  # words scale with the image
-            prob = np.zeros((batch.shape[0], h, w), np.float32)
-            for y in range(5, 96, 20):
-                for x in range(4, 160, 20):
-                    prob[:, int(y * f) : int((y + 5) * f), int(x * f) : int((x + 12) * f)] = 0.9
-            return prob
+    def dots(batch):
+        """A 5 x 12 px word every 20 px across and down: at 1x, 40 small words in a 160 x 96 image."""
+        _, _, h, w = batch.shape
+        f = w / 160  # words scale with the image
+        prob = np.zeros((batch.shape[0], h, w), np.float32)
+        for y in range(5, 96, 20):
+            for x in range(4, 160, 20):
+                prob[:, int(y * f) : int((y + 5) * f), int(x * f) : int((x + 12) * f)] = 0.9
+        return prob
 
     image = np.zeros((96, 160, 3), np.uint8)
     pages = DetectorSettings(page_words=30, small_text=15, page_enlarge=2.0, page_unclip_ratio=2.0)
-    finder = Dots(pages)
+    finder = FakeFinder(pages, dots)
     found = finder([image])[0]
     assert finder.inputs == [(1, 3, 96, 160), (1, 3, 192, 320)]  # read again at twice the size
     assert len(found.quads) == 40 and found.quads[:, :, 0].max() <= 170  # boxes back in the input's pixels
     for off in (replace(pages, page_enlarge=0), replace(pages, page_words=41), replace(pages, small_text=3)):
-        finder = Dots(off)
+        finder = FakeFinder(off, dots)
         finder([image])
         assert finder.inputs == [(1, 3, 96, 160)]  # one pass: not a page, or pages off
 
 
 def test_the_enlarged_pass_reads_only_the_print_and_its_margin():
     """Words in one corner of a page: the second pass reads their window, and its boxes land on the words."""
-    from detector.finder import PAGE_MARGIN, Finder
-
-    class Ink(Finder):
-        """Its text probability is the image's brightness: white rectangles are words."""
-
-        def __init__(self, settings):
-            self.settings, self.mean, self.std, self.inputs = settings, (0, 0, 0), (1, 1, 1), []
-
-        def _forward(self, batch):
-            self.inputs.append(batch.shape)
-            return batch[:, 0]
-
     image = np.zeros((400, 600, 3), np.uint8)
     words = [(x, y) for y in range(300, 360, 12) for x in range(400, 580, 30)]  # 5 rows of 6 words, 20 x 6 px
     for x, y in words:
         image[y : y + 6, x : x + 20] = 255
     settings = DetectorSettings(max_side=600, page_words=30, small_text=15, page_enlarge=2.0, unclip_ratio=1.0,
                                 page_unclip_ratio=1.0, box_thresh=0.5)
-    finder = Ink(settings)
+    finder = FakeFinder(settings, lambda batch: batch[:, 0])  # white rectangles are words
     found = finder([image])[0]
     first = finder.boxes(*finder.probabilities([image])[0])
     window = finder.page_window(first, image)
@@ -292,16 +286,10 @@ def test_the_enlarged_pass_reads_only_the_print_and_its_margin():
 
 def test_a_shrunk_page_whose_print_vanished_is_read_again_enlarged():
     """Print too small to survive the first pass's shrinking: no words, but the image is mostly paper."""
-    from detector.finder import Finder
     from detector.transforms import paper_share
 
-    class Blank(Finder):
-        def __init__(self, settings):
-            self.settings, self.mean, self.std, self.inputs = settings, (0, 0, 0), (1, 1, 1), []
-
-        def _forward(self, batch):
-            self.inputs.append(batch.shape)
-            return np.zeros((batch.shape[0], *batch.shape[2:]), np.float32)
+    def blank(batch):
+        return np.zeros((batch.shape[0], *batch.shape[2:]), np.float32)
 
     paper = np.full((160, 256, 3), 235, np.uint8)
     paper[::7, 10:300] = 30  # 23 rows of tiny print, 246 px long
@@ -309,10 +297,10 @@ def test_a_shrunk_page_whose_print_vanished_is_read_again_enlarged():
     assert paper_share(paper) == pytest.approx(1 - 23 * 246 / (160 * 256)) and paper_share(photo) < 0.3
     settings = DetectorSettings(max_side=128, page_words=30, page_enlarge=2.0)
     for image, passes in ((paper, 2), (photo, 1)):
-        finder = Blank(settings)
+        finder = FakeFinder(settings, blank)
         finder([image])
         assert len(finder.inputs) == passes
-    finder = Blank(replace(settings, max_side=256))  # not shrunk: what it found is all there is
+    finder = FakeFinder(replace(settings, max_side=256), blank)  # not shrunk: what it found is all there is
     finder([paper])
     assert len(finder.inputs) == 1
 
