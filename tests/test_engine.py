@@ -1,6 +1,4 @@
-"""The base package: the step sampler both stages train with, and resuming the committed detector state."""
-import json
-from pathlib import Path
+"""The base package: the step sampler both stages train with, checkpoints, and run fingerprints."""
 
 import numpy as np
 import pytest
@@ -10,7 +8,6 @@ from engine.checkpoint import make_checkpoint, read_checkpoint, resolve_weights,
 from engine.images import load_image
 from engine.training import StepBatches, fingerprint
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_batches_depend_only_on_the_step():
@@ -36,21 +33,7 @@ def test_sampler_draws_what_the_committed_detector_run_drew():
         (2, 8192045056), (0, 8192045057), (1, 8192045058), (2, 8192045059)]
 
 
-def test_committed_words_state_loads_into_the_shared_loop(tmp_path):
-    """The resumable state of the words run in checkpoints/words fits the training loop's format and today's
-    network, so a later session can go on with it."""
-    from recognizer.config import RecognizerConfig
-    from recognizer.model import CRNN
-    from recognizer.training import TrainConfig
-
-    run = json.loads((ROOT / "checkpoints/words/run.json").read_text())
-    state = torch.load(ROOT / "checkpoints/words/last.pt", map_location="cpu", weights_only=True)
-    assert 0 < state["step"] <= TrainConfig.from_dict(run["train_config"]).steps
-    assert {"model", "optimizer", "scaler", "step", "best", "samples_seen", "seconds"} <= set(state)
-    model = CRNN(RecognizerConfig.from_dict(run["model"]), len(run["charset"]) + 1)
-    model.load_state_dict(state["model"]["state_dict"])
-    optimizer = torch.optim.AdamW(model.parameters())
-    optimizer.load_state_dict(state["optimizer"])
+def test_fingerprint_counts_and_hashes_the_training_items():
     assert fingerprint(["a", "b"]) == {"count": 2, "sha1": "fcd127ffa1016069006ad91f3f361248f9bdf272"}
 
 
