@@ -36,7 +36,7 @@ def _lines(q: np.ndarray) -> list[list[int]]:
         open_lines = [line for line in open_lines if x0[i] - line[3] <= reach]
         best, best_offset = None, None
         for line in open_lines:
-            members, heights, last_centre, right = line
+            _, heights, last_centre, right = line
             line_height = max(_median(heights), height[i])
             offset = abs(centre_y[i] - last_centre)
             if (offset <= 0.5 * line_height and x0[i] - right <= WORD_GAP * line_height

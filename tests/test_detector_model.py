@@ -8,7 +8,7 @@ import torch
 
 from detector.dataset import DetectionDataset, collate
 from detector.data import ImageAnnotation
-from detector.finder import PAGE_MARGIN, Finder
+from detector.finder import PAGE_MARGIN, Finder, word_heights
 from detector.losses import balanced_bce, db_loss, dice_loss
 from detector.checkpoint import load_model, make_checkpoint, resolve_weights
 from detector.config import SIZES, DetectorConfig, DetectorSettings
@@ -273,7 +273,7 @@ def test_the_enlarged_pass_reads_only_the_print_and_its_margin():
     found = finder([image])[0]
     first = finder.boxes(*finder.probabilities([image])[0])
     window = finder.page_window(first, image)
-    height = float(np.median(np.linalg.norm(first.quads[:, 3] - first.quads[:, 0], axis=1)))
+    height = float(np.median(word_heights(first)))
     margin = PAGE_MARGIN * height  # around the words' boxes, a few pixels beyond their ink
     np.testing.assert_allclose(window, (400 - margin, 300 - margin, 600, 354 + margin), atol=4)
     assert window[2] == 600  # clipped to the page
