@@ -1,7 +1,8 @@
 """Reading order: words -> text lines -> lines in the order a person reads them, columns kept apart. Torch-free.
 
 Words join a line when their centres sit at the same height and they are close along it, so two columns side
-by side give two sets of lines. Lines are then ordered by recursive XY cuts: split the set at its widest empty
+by side give two sets of lines. A column of lone right-aligned values (a receipt's prices) is the exception:
+each value joins the line at its height on its left. Lines are then ordered by recursive XY cuts: split the set at its widest empty
 band, a vertical one (between columns) when it is clearly wider than the widest horizontal one (between lines)
 and leaves at least two lines on each side, and read the parts in order: top to bottom, left to right.
 """
@@ -12,6 +13,7 @@ import bisect
 import numpy as np
 
 WORD_GAP = 2.5  # words further apart than this many line heights do not share a line (column gaps are wider)
+VALUE_RUN = 3  # lone words whose right edges line up, this many rows in a row, are a column of values
 COLUMN_GAP = 1.5  # a vertical cut must be this much wider than the widest horizontal one (and a line height)
 
 
@@ -50,6 +52,47 @@ def _lines(q: np.ndarray) -> list[list[int]]:
         bisect.insort(best[1], height[i])
         best[2], best[3] = centre_y[i], max(best[3], x1[i])
     return [line[0] for line in lines]
+
+
+def _join_values(q: np.ndarray, lines: list[list[int]]) -> list[list[int]]:
+    """Lines with a right-aligned value joined: ``item ... 12.50`` on a receipt or price list is one line.
+
+    A value is a one-word line whose right edge lines up (within half a line height) with those of one-word
+    lines above or below it (within three line heights), VALUE_RUN at least in a run, and whose left edges do
+    not all line up (values differ in width; a column of one-word lines is a column). A column of prose ends
+    ragged, so its short last lines do not line up. Each value joins the nearest line on its left at its height.
+    """
+    x0 = np.array([q[line, :, 0].min() for line in lines])
+    x1 = np.array([q[line, :, 0].max() for line in lines])
+    cy = np.array([q[line, :, 1].mean() for line in lines])
+    h = np.array([np.median(q[line, :, 1].max(axis=1) - q[line, :, 1].min(axis=1)) for line in lines])
+    lone = sorted((k for k, line in enumerate(lines) if len(line) == 1), key=lambda k: cy[k])
+    run = {k: k for k in lone}  # each one-word line's run: that of the nearest one above ending at the same x
+    for n, a in enumerate(lone):
+        for b in lone[n + 1:]:
+            if cy[b] - cy[a] > 3 * max(h[a], h[b]):
+                break
+            if abs(x1[a] - x1[b]) <= 0.5 * max(h[a], h[b]) and run[b] == b:
+                run[b] = run[a]
+                break
+    left_edges: dict[int, list[float]] = {}  # of each run's lines
+    for k in lone:
+        left_edges.setdefault(run[k], []).append(x0[k])
+    values = [k for k in lone if len(left_edges[run[k]]) >= VALUE_RUN and np.ptp(left_edges[run[k]]) > 0.5 * h[k]]
+    joined: dict[int, int] = {}  # line on the left -> its value
+    for value in values:
+        left = [k for k in range(len(lines)) if k != value and k not in joined and x1[k] < x0[value]
+                and abs(cy[k] - cy[value]) <= 0.5 * h[value]]
+        if left:
+            joined[max(left, key=lambda k: x1[k])] = value
+    rows, taken = [], set(joined.values())
+    for k in (k for k in range(len(lines)) if k not in taken):
+        row = list(lines[k])
+        while k in joined:  # a value may have a value of its own: quantity, then price
+            k = joined[k]
+            row += lines[k]
+        rows.append(row)
+    return rows
 
 
 def _median(sorted_values: list[float]) -> float:
@@ -91,7 +134,7 @@ def reading_order(quads: np.ndarray) -> list[list[int]]:
     q = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 2)
     if not len(q):
         return []
-    lines = _lines(q)
+    lines = _join_values(q, _lines(q))
     boxes = np.array([[q[line, :, 0].min(), q[line, :, 1].min(), q[line, :, 0].max(), q[line, :, 1].max()]
                       for line in lines])
     line_height = float(np.median(boxes[:, 3] - boxes[:, 1]))

@@ -336,6 +336,22 @@ def test_words_far_apart_on_one_height_are_separate_lines():
     assert reading_order(np.stack([box(10, 10, 40, 20), box(300, 12, 40, 20), box(60, 10, 40, 20)])) == [[0, 2], [1]]
 
 
+def test_right_aligned_values_join_their_items_but_ragged_short_lines_do_not():
+    # a receipt: items of one or two words on the left, prices of different widths ending at x = 400
+    items = [[box(10, 10, 60, 20)], [box(10, 40, 50, 20), box(70, 40, 40, 20)], [box(10, 70, 90, 20)],
+             [box(10, 100, 30, 20)]]
+    prices = [box(400 - w, 10 + 30 * k, w, 20) for k, w in enumerate((50, 40, 60, 50))]
+    quads = [q for row in items for q in row] + prices
+    assert reading_order(np.stack(quads)) == [[0, 5], [1, 2, 6], [3, 7], [4, 8]]
+    # a quantity column ending at x = 250 as well: each row reads item, quantity, price
+    quantities = [box(250 - w, 10 + 30 * k, w, 20) for k, w in enumerate((20, 40, 30, 20))]
+    assert reading_order(np.stack(quads + quantities)) == [[0, 9, 5], [1, 2, 10, 6], [3, 11, 7], [4, 12, 8]]
+    # the same lone words ending ragged (the short last lines of a column of prose) stay lines of their own
+    ragged = [box(300, 10 + 30 * k, w, 20) for k, w in enumerate((50, 20, 70, 35))]
+    assert reading_order(np.stack([q for row in items for q in row] + ragged)) == [[0], [1, 2], [3], [4], [5], [6],
+                                                                                   [7], [8]]
+
+
 def test_a_short_word_standing_higher_does_not_split_its_line():
     # "Please pay of days": "pay" reaches lower (descender), "of" higher (no descender, ascender only)
     quads = [box(10, 10, 50, 20), box(70, 10, 50, 26), box(130, 6, 20, 20), box(160, 10, 50, 20)]
@@ -347,3 +363,19 @@ def test_lines_of_a_skewed_page_are_followed_along_their_slope():
     rows = [[box(10 + 50 * k, top - 6 * k, 40, 20) for k in range(8)] for top in (100, 140)]
     order = reading_order(np.stack(rows[0] + rows[1]))
     assert order == [list(range(8)), list(range(8, 16))]
+
+
+def test_layout_evaluation_counts_the_lines_read_exactly(tmp_path, capsys):
+    import eval_layout
+
+    def word(text, x, y):
+        return {"text": text, "points": box(x, y, 40, 20).tolist()}
+
+    # the truth's second line is "c d", but c and d stand too far apart to be read as one line
+    record = {"layout": "form", "words": [word("a", 10, 10), word("b", 60, 10), word("c", 10, 50), word("d", 400, 50)],
+              "lines": ["a b", "c d"]}
+    assert eval_layout.line_hits(record) == (1, 2)
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps(record) + "\n" + json.dumps({**record, "lines": ["a b", "c", "d"]}) + "\n")
+    assert eval_layout.main([str(labels)]) == 0
+    assert capsys.readouterr().out == f"{labels}: lines exact 0.800 of 5 (form 0.800)\n"
