@@ -182,3 +182,24 @@ def test_pages_have_exact_boxes_and_their_lines_in_reading_order(tmp_path, word_
             box = image[int(y0) : int(np.ceil(y1)), int(x0) : int(np.ceil(x1))]
             paper = np.median(image)
             assert np.abs(box.astype(int) - paper).max() > 60  # ink inside every box
+
+
+def test_page_words_are_cut_into_their_own_folder(tmp_path, word_args):
+    import json
+
+    import make_pages
+    import prepare_real_words
+
+    make_pages.main(["--out", str(tmp_path / "pages"), "-n", "2", "--seed", "4", "--clean"] + word_args[:4])
+    prepare_real_words.main(["--pages", str(tmp_path / "pages"), "--out", str(tmp_path / "out")])
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["pages"]  # no real-word folders made
+    words = {(json.loads(line)["image"][:-4], k): w for line in (tmp_path / "pages" / "labels.jsonl").read_text().splitlines()
+             for k, w in enumerate(json.loads(line)["words"])}
+    samples = read_folder(tmp_path / "out" / "pages")
+    for s in samples:  # pages_<page>_<word index>_box.jpg holds that word
+        page, k = s.path.stem.removeprefix("pages_").removesuffix("_box").rsplit("_", 1)
+        assert s.text == words[page, int(k)]["text"]
+        assert cv2.imread(str(s.path)).shape[0] <= 64
+    upright = [w for w in words.values() if len(w["text"]) == 1
+               or quad_size(np.float32(w["points"]))[1] < 1.5 * quad_size(np.float32(w["points"]))[0]]
+    assert len(samples) == len(upright) > 50  # every word but those standing on end

@@ -8,7 +8,9 @@ with the pipeline's perspective crop of each quadrilateral and with its axis-ali
 benchmarks' crops are cut; FUNSD words by their boxes) and, never to be trained on, OUT/val-ic15-quad and
 OUT/val-ic15-box (ICDAR 2015 img_901 ... img_1000, tools/splits/icdar2015_val.txt, cut the same two ways)
 and OUT/val-funsd-box (the 20 FUNSD forms of tools/splits/funsd_val.txt, drawn once with seed 2026, which the
-document detector holds out too).
+document detector holds out too). ``--pages`` cuts every word of synthetic pages (tools/make_pages.py folders) into
+OUT/pages, apart from the real words so that a run can weigh them on their own: small print on paper, which
+scene-text crops lack.
 The other validation sets are svt-train and icdar2003-train as they come. Skipped, and counted in the report:
 '###' (illegible) regions; words with a character outside the words charset (spaces among them); near-vertical
 words (height >= 1.5 x width: mostly stacked letters); crops under 4 pixels on a side. Crops taller than 64
@@ -84,8 +86,9 @@ def icdar_words(folder: Path):
             raise SystemExit(f"error: {path}:{n}: malformed record ({e})")
 
 
-def photo_words(a, folder: Path, tag: str, held: set[str], writers: dict, counts, both_ways: bool) -> None:
-    """Cut every usable word of a labels.jsonl folder: training words into train, held-out images' into val."""
+def photo_words(a, folder: Path, tag: str, held: set[str], writers: dict, counts, both_ways: bool,
+                target: str = "train") -> None:
+    """Cut every usable word of a labels.jsonl folder: training words into ``target``, held-out images' into val."""
     charset = set(WORDS_CHARSET)
     images: dict[str, np.ndarray | None] = {}
     for image_name, k, quad, text in icdar_words(folder):
@@ -117,9 +120,9 @@ def photo_words(a, folder: Path, tag: str, held: set[str], writers: dict, counts
         name = f"{tag}_{Path(image_name).stem}_{k}"
         cuts = {"quad": crop_quad(image, quad), "box": box_crop(image, quad)} if both_ways else {"box": box_crop(image, quad)}
         for way, crop in cuts.items():
-            target = f"val-{tag}-{way}" if split == "val" else "train"
-            writers[target].add(f"{name}_{way}.jpg", fit_height(crop), text)
-            counts[f"{tag} {target}"] += 1
+            out = f"val-{tag}-{way}" if split == "val" else target
+            writers[out].add(f"{name}_{way}.jpg", fit_height(crop), text)
+            counts[f"{tag} {out}"] += 1
 
 
 def main(argv=None) -> int:
@@ -127,11 +130,13 @@ def main(argv=None) -> int:
     p.add_argument("--iiit5k", type=Path, help="IIIT5K folder (images/ + labels.tsv)")
     p.add_argument("--icdar", type=Path, help="ICDAR 2015 folder (images/ + labels.jsonl)")
     p.add_argument("--funsd", type=Path, help="FUNSD folder (images/ + labels.jsonl)")
+    p.add_argument("--pages", type=Path, nargs="+", default=[], help="make_pages.py folders (images/ + labels.jsonl)")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
-    if not (a.iiit5k or a.icdar or a.funsd):
-        p.error("give --iiit5k, --icdar and/or --funsd")
-    writers = {s: Writer(a.out / s) for s in ("train", "val-ic15-quad", "val-ic15-box", "val-funsd-box")}
+    if not (a.iiit5k or a.icdar or a.funsd or a.pages):
+        p.error("give --iiit5k, --icdar, --funsd and/or --pages")
+    targets = ("train", "val-ic15-quad", "val-ic15-box", "val-funsd-box") if a.iiit5k or a.icdar or a.funsd else ()
+    writers = {s: Writer(a.out / s) for s in targets + (("pages",) if a.pages else ())}
     counts: collections.Counter = collections.Counter()
     if a.iiit5k:
         for s in read_folder(a.iiit5k, None):
@@ -150,6 +155,8 @@ def main(argv=None) -> int:
         photo_words(a, a.icdar, "ic15", split_names("icdar2015_val.txt"), writers, counts, both_ways=True)
     if a.funsd:
         photo_words(a, a.funsd, "funsd", split_names("funsd_val.txt"), writers, counts, both_ways=False)
+    for folder in a.pages:
+        photo_words(a, folder, folder.name, set(), writers, counts, both_ways=False, target="pages")
     for w in writers.values():
         w.close()
     for key in sorted(counts):
