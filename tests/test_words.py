@@ -193,8 +193,8 @@ def test_page_words_are_cut_into_their_own_folder(tmp_path, word_args):
     make_pages.main(["--out", str(tmp_path / "pages"), "-n", "2", "--seed", "4", "--clean"] + word_args[:4])
     prepare_real_words.main(["--pages", str(tmp_path / "pages"), "--out", str(tmp_path / "out")])
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["pages"]  # no real-word folders made
-    words = {(json.loads(line)["image"][:-4], k): w for line in (tmp_path / "pages" / "labels.jsonl").read_text().splitlines()
-             for k, w in enumerate(json.loads(line)["words"])}
+    records = [json.loads(line) for line in (tmp_path / "pages" / "labels.jsonl").read_text().splitlines()]
+    words = {(r["image"][:-4], k): w for r in records for k, w in enumerate(r["words"])}
     samples = read_folder(tmp_path / "out" / "pages")
     for s in samples:  # pages_<page>_<word index>_box.jpg holds that word
         page, k = s.path.stem.removeprefix("pages_").removesuffix("_box").rsplit("_", 1)
