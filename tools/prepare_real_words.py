@@ -135,6 +135,8 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if not (a.iiit5k or a.icdar or a.funsd or a.pages):
         p.error("give --iiit5k, --icdar, --funsd and/or --pages")
+    if len({f.name for f in a.pages}) < len(a.pages):  # the folder's name prefixes its crops' file names
+        p.error("--pages folders must have different names: " + " ".join(map(str, a.pages)))
     targets = ("train", "val-ic15-quad", "val-ic15-box", "val-funsd-box") if a.iiit5k or a.icdar or a.funsd else ()
     writers = {s: Writer(a.out / s) for s in targets + (("pages",) if a.pages else ())}
     counts: collections.Counter = collections.Counter()
