@@ -51,16 +51,24 @@ def _band(counts: np.ndarray, gap: int) -> tuple[int, int] | None:
     return int(best[0]), int(best[-1]) + 1
 
 
+def stroke_starts(ink: np.ndarray) -> np.ndarray:
+    """Per row of a boolean mask, how many separate runs of ink it crosses."""
+    return (ink[:, 1:] & ~ink[:, :-1]).sum(1) + ink[:, 0]
+
+
 def content_box(image: np.ndarray) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) of what stands out from the border's colour, with a small margin; the whole image when
     nothing clearly does. Columns span from the first to the last inky one (letters stand apart); rows are the
-    inkiest band, so a line crossing above or below the text does not stretch the box."""
+    band that crosses the most strokes, so a line above, below or across the text neither stretches the box nor
+    pulls it onto itself: a line is one stroke in each row it passes, a row of letters many. (Counting ink
+    instead put some boxes on a long line, cutting the letters off: `captcha-base` read 0.53 of 400 wide zoo
+    captchas with lines then, 0.565 now.)"""
     gray = to_model_channels(image, 1).astype(np.int16)
     h, w = gray.shape
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     ink = np.abs(gray - int(np.median(border))) > 40
     columns = _band(ink.sum(0), w)
-    rows = None if columns is None else _band(ink[:, columns[0] : columns[1]].sum(1), 2)
+    rows = None if columns is None else _band(stroke_starts(ink[:, columns[0] : columns[1]]), 2)
     if rows is None:
         return 0, 0, w, h
     (x0, x1), (y0, y1) = columns, rows

@@ -27,6 +27,14 @@ def test_content_box_finds_the_text_and_ignores_a_crossing_line():
     assert content_box(page()) == (0, 0, 200, 40)  # nothing stands out: the whole image
 
 
+def test_content_box_keeps_the_letters_when_a_line_holds_more_ink_than_they_do():
+    image = page(200, 60)
+    for x in range(60, 140, 16):  # five "letters", 3 x 20 px: 15 px of ink in each of their rows
+        image[20:40, x : x + 3] = 0
+    image[46:52, 50:150] = 0  # a line 6 px thick below them: 100 px of ink in each of its rows, but one stroke
+    assert content_box(image) == (48, 18, 152, 42)  # the letters' rows (counting ink chose the line's)
+
+
 def write(folder, texts, size):
     folder.mkdir(parents=True, exist_ok=True)
     samples = []
