@@ -117,8 +117,8 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         model_checkpoint: Callable[[nn.Module, dict], dict], score_key: str, augment: bool = True,
         patience: int = 0, patience_from: float = 0.0, early_end: Callable[[int], int] | None = None,
         resume: bool = False, device: str = "auto", workers: int = 2, max_minutes: float | None = None,
-        checkpoint_minutes: float = 5.0, progress: bool = True, should_stop: Callable[[], bool] | None = None,
-        summary: dict | None = None) -> dict:
+        paced_decay: int | None = None, checkpoint_minutes: float = 5.0, progress: bool = True,
+        should_stop: Callable[[], bool] | None = None, summary: dict | None = None) -> dict:
     """Train (or resume) ``model`` in ``run_dir``; returns the run's summary.
 
     ``dataset[(index, seed)]`` gives an item or None (unreadable: skipped), ``collate`` a batch or None.
@@ -130,6 +130,11 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     ``lr_at(step, end)`` is the rate at ``step`` of a run that ends at ``end`` (``cfg.steps``, unless validation
     stopped improving): after ``patience`` validations without a better score, counted once the score has passed
     ``patience_from``, the run ends at ``early_end(step)`` instead, so its final decay still runs whole.
+
+    ``paced_decay`` (the length of that final decay, in steps), with ``max_minutes``: a schedule fitted to the
+    time from a speed measured beforehand, which misjudges a run's pace (its loader works beside the network;
+    the machine may be busier or idler). At every validation before the decay starts, the end moves to where
+    the time left runs out at the run's own pace so far (validations included), at most twice ``cfg.steps``.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -148,33 +153,37 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         scaler.load_state_dict(state["scaler"])
         step, samples_seen, seconds = state["step"], state["samples_seen"], state["seconds"]
         best = state.get("best", state.get("best_acc", -1.0))  # recognizer states before 0.2 said best_acc
-        end, stale = min(state.get("end") or cfg.steps, cfg.steps), state.get("stale", 0)  # end: if it came early
+        end, stale = state.get("end") or cfg.steps, state.get("stale", 0)  # the end moved by pace or came early
+        if state.get("train_config", {}).get("steps", cfg.steps) != cfg.steps:
+            end = cfg.steps  # rescheduled: the new length wins
+    session_step = step
 
-    sampler = StepBatches(len(dataset), cfg.batch_size, cfg.seed, step, cfg.steps, augment)
+    sampler = StepBatches(len(dataset), cfg.batch_size, cfg.seed, step, 2 * cfg.steps, augment)  # ends at `end`
     loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=workers,
                                          worker_init_fn=_worker_init, pin_memory=use_amp)
     log_file = open_log(run_dir / "metrics.jsonl", step)
 
     def run_summary() -> dict:
         return {"steps": step, "samples_seen": samples_seen, "train_minutes": round(seconds / 60, 2),
-                f"best_val_{score_key}": best, **({"ended_early_at": end} if end < cfg.steps else {}),
+                f"best_val_{score_key}": best, **({"end": end} if end != cfg.steps else {}),
                 **(summary or {}), "train_config": asdict(cfg), "device": dev.type}
 
     def save_last():
         save_atomic({"model": model_checkpoint(model, run_summary()), "optimizer": optimizer.state_dict(),
                      "scaler": scaler.state_dict(), "step": step, "best": best, "samples_seen": samples_seen,
-                     "seconds": seconds, "end": end if end < cfg.steps else None, "stale": stale, "train_config": asdict(cfg)}, last_path)
+                     "seconds": seconds, "end": end if end != cfg.steps else None, "stale": stale, "train_config": asdict(cfg)}, last_path)
 
     def log(record: dict):
         log_file.write(json.dumps({"step": step, "samples_seen": samples_seen, **record}) + "\n")
         log_file.flush()
 
     start = session_start = last_ckpt = window_start = time.time()
+    paced_at = (session_start, session_step)  # the last pacing check: time, step
     window: dict = {}
     window_n = window_samples = 0
     stopped_early = False
     model.train()
-    bar = tqdm(total=cfg.steps, initial=step, desc="train", unit="step", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(total=end, initial=step, desc="train", unit="step", disable=not progress, dynamic_ncols=True)
     try:
         for batch in loader:
             if batch is not None:
@@ -217,7 +226,20 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                     if patience and stale >= patience and early_end is not None and early_end(step) < end:
                         end = early_end(step)  # validation stopped improving: decay now, then stop
                         log({"early_end": end})
+                        paced_decay = None
                     bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items() if isinstance(v, float) and "/" not in k})
+                if paced_decay is not None and max_minutes is not None and step < end - paced_decay:
+                    # seconds per step, validations included: the slower of the whole session's and the last
+                    # stretch's, and 5 % to spare, since a slowdown in the decay would cut it short
+                    t = time.time()
+                    pace = max((t - session_start) / (step - session_step), (t - paced_at[0]) / (step - paced_at[1]))
+                    paced_at = (t, step)
+                    left = max_minutes * 60 - (t - session_start)
+                    paced_end = min(2 * cfg.steps, max(step + paced_decay, step + int(0.95 * left / pace)))
+                    if paced_end != end:
+                        end = paced_end
+                        log({"paced_end": end})
+                        bar.total = end
                 start = time.time()  # validation is not training time
             if now - last_ckpt >= checkpoint_minutes * 60 or step == end:
                 save_last()

@@ -13,7 +13,7 @@ A new recognizer run first looks at its crops (sizes, blank margins, label lengt
 chooses the input width, stretch or pad, margin trimming, the charset, the shipped model to fine-tune (captcha
 readers for letters and digits, `words` otherwise), the validation split, the learning rate and the
 augmentation; it then measures its speed here and turns --minutes (default 30) into a step count, so the final
-learning-rate decay always runs. When validation stops improving for --patience checks, the decay starts
+learning-rate decay always runs, and moves the end to the run's own pace at each validation before the decay. When validation stops improving for --patience checks, the decay starts
 (not before 40 % of the steps) and the run ends sooner. It prints why it chose each setting, and at the end
 a report: accuracy, the most common confusions, minutes, and the ocr-run command for the model. Every choice
 can be fixed by its flag.
@@ -305,11 +305,12 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
             per_split = minutes / len(splits)
             steps = max(100, int(per_split * 60 * 0.85 * speed / tcfg.batch_size))
             tcfg = replace(tcfg, steps=steps, val_every=a.val_every or max(25, steps // 25),
-                           patience=5 if a.patience is None else a.patience)
+                           patience=5 if a.patience is None else a.patience, paced=True)
             line = (f"schedule: {steps} steps of {tcfg.batch_size}"
                     + (f" per fold ({len(splits)} folds)" if len(splits) > 1 else "")
-                    + f", to fit {minutes:g} minutes at {speed:.0f} samples/s measured here; validation every "
-                      f"{tcfg.val_every} steps; the decay starts early after {tcfg.patience} without improvement")
+                    + f", to fit {minutes:g} minutes at {speed:.0f} samples/s measured here, then moved to the run's "
+                      f"own pace; validation every {tcfg.val_every} steps; the decay starts early after "
+                      f"{tcfg.patience} without improvement")
             report.append(f"  {line}")
             print(f"  {line}", file=sys.stderr)
         tcfg = replace(tcfg, warmup_steps=min(tcfg.warmup_steps, tcfg.steps // 4))
@@ -320,13 +321,14 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
 
     results = []
     deadline = time.time() + minutes * 60 if minutes is not None else None  # for all folds together
-    for run_dir, tr, va in splits:
+    for i, (run_dir, tr, va) in enumerate(splits):
         resume = a.resume and (run_dir / "last.pt").is_file()  # under --resume, a fold never started starts now
         n_val = sum(map(len, va.values())) if isinstance(va, dict) else len(va)
         print(f"{run_dir}: {len(tr)} training, {n_val} validation samples; {tcfg.steps} steps", file=sys.stderr)
         results.append(train(run_dir, tr, va, model_cfg, charset, tcfg, init_checkpoint=init, resume=resume,
                              device=a.device, workers=a.workers,
-                             max_minutes=None if deadline is None else max(0.0, (deadline - time.time()) / 60),
+                             max_minutes=None if deadline is None else
+                             max(0.0, (deadline - time.time()) / 60 / (len(splits) - i)),  # an equal share
                              checkpoint_minutes=a.checkpoint_minutes, progress=not a.quiet, should_stop=should_stop))
         if not results[-1]["finished"]:
             return _report(out, results)

@@ -34,6 +34,7 @@ class TrainConfig(BaseTrainConfig):
     clutter: bool = False  # augmentation also draws lines and speckles (captchas)
     select: str = "exact"  # best.pt by the mean over validation sets of exact, or folded, sequence accuracy
     patience: int = 0  # validations without improvement (once past PLATEAU) before the decay starts; 0 = never
+    paced: bool = False  # the end follows the run's own pace to fit its time limit (a schedule fitted to minutes)
 
 
 # Validation sequence accuracy above which CTC has clearly left its plateau: only then may a run end early.
@@ -204,5 +205,6 @@ def train(run_dir: str | Path, train_samples: list[Sample], val_samples: list[Sa
                patience=cfg.patience, patience_from=PLATEAU, early_end=lambda step: early_end(step, cfg),
                model_checkpoint=lambda m, summary: make_checkpoint(m, charset, summary), score_key=score_key,
                augment=cfg.augment, resume=resume, device=device, workers=workers, max_minutes=max_minutes,
+               paced_decay=anneal_steps(cfg) if cfg.paced and not resume else None,
                checkpoint_minutes=checkpoint_minutes, progress=progress, should_stop=should_stop,
                summary={"train_size": len(train_samples), "val_size": sum(map(len, val_sets.values()))})

@@ -117,10 +117,45 @@ def test_the_decay_starts_early_once_validation_stops_improving(tmp_path):
                  score_key="score", patience=2, patience_from=0.1, early_end=lambda step: step + 10,
                  workers=0, progress=False)
     # the 4th check (step 4) improves; checks at steps 5 and 6 do not: the run now ends at 6 + 10
-    assert result["finished"] and result["steps"] == 16 and result["ended_early_at"] == 16
+    assert result["finished"] and result["steps"] == 16 and result["end"] == 16
     assert rates[5] == (5, 100) and rates[6] == (6, 16) and rates[-1] == (15, 16)
     logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert {"step": 6, "samples_seen": 24, "early_end": 16} in logged
+
+
+def test_a_paced_run_moves_its_end_to_where_its_time_runs_out(tmp_path, monkeypatch):
+    import types
+
+    from engine import training
+
+    clock = [0.0]
+    monkeypatch.setattr(training, "time", types.SimpleNamespace(time=lambda: clock[0]))
+
+    def one_second_steps(m, batch, dev):  # each step takes 1 s on the fake clock; validations take none
+        clock[0] += 1.0
+        return m(batch.to(dev)).pow(2).mean(), {}, len(batch)
+
+    def run(folder, steps):
+        clock[0] = 0.0
+        model = torch.nn.Linear(2, 1)
+        ends = []
+        result = fit(folder, model, torch.optim.SGD(model.parameters(), lr=0.1), Constant(), torch.stack,
+                     TrainConfig(steps=steps, batch_size=4, warmup_steps=0, val_every=5),
+                     lr_at=lambda step, end: ends.append(end) or 0.1, loss_fn=one_second_steps,
+                     validate=lambda m: {"score": 0.5}, model_checkpoint=lambda m, s: {"state": m.state_dict()},
+                     score_key="score", max_minutes=0.5, paced_decay=5, workers=0, progress=False)
+        return result, ends
+
+    # 30 s at 1 s a step: at step 5, 25 s are left, 95 % of them 23 steps: the end moves from 20 to 28; at
+    # step 10, 95 % of 20 s: 29; later checks find 29 too, and none moves it once the decay (last 5) has begun
+    result, ends = run(tmp_path / "fast", 20)
+    assert result["finished"] and result["steps"] == 29 and result["end"] == 29
+    assert ends[4] == 20 and ends[5] == 28 and ends[10] == 29 and ends[-1] == 29
+    # planned too long for the time: the end comes in, before the time limit would cut the decay short
+    result, ends = run(tmp_path / "slow", 40)
+    assert result["finished"] and result["steps"] == 29 and ends[4] == 40 and ends[5] == 28
+    logged = [json.loads(line) for line in (tmp_path / "slow" / "metrics.jsonl").read_text().splitlines()]
+    assert {"step": 5, "samples_seen": 20, "paced_end": 28} in logged
 
 
 def test_one_command_says_what_it_chose_and_reports_its_model(captcha_dir, tmp_path, capsys):
