@@ -78,7 +78,8 @@ def parse_args(argv):
     r.add_argument("--folds", type=int, default=0, help="k-fold cross-validation; report mean and spread")
     r.add_argument("--label-sep", default="_", help="file-name label separator: 'ab12_7.png' reads 'ab12' ('' = off)")
     r.add_argument("--charset", help="characters the model reads, or a named set: latin (printable ASCII, accented "
-                                     "Latin letters and signs), digits, alnum (default: those of the labels, or --init's)")
+                                     "Latin letters and signs), digits, alnum (0-9 A-Z a-z), lower (0-9 a-z), upper (0-9 A-Z) "
+                                     "(default: those of the labels, or --init's)")
     r.add_argument("--init", help="start from these weights (a shipped model name or a .pt file), or 'none' for "
                                   "a fresh network; --width and --charset may differ from its own (default: "
                                   "chosen from the data; none when --size, --rnn, --rgb or --height is given). "

@@ -27,7 +27,12 @@ ACCENTED_LATIN = ("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝÞß�
                   "ĀāĂăĄąĆćČčĎďĒēĘęĚěĞğĪīİıŁłŃńŇňŌōŐőŒœŘřŚśŞşŠšŢţŤťŪūŮůŰűŸŹźŻżŽž")
 SIGNS = "€£¥¢°§©®™±×÷«»¿¡µ¶·–—‘’‚“”„…•†‰′″"
 LATIN = PRINTABLE_ASCII + ACCENTED_LATIN + SIGNS
-NAMED = {"latin": LATIN, "digits": "0123456789", "alnum": "0123456789abcdefghijklmnopqrstuvwxyz"}  # for --charset
+DIGITS = "0123456789"
+LOWER = "abcdefghijklmnopqrstuvwxyz"
+UPPER = LOWER.upper()
+# Named sets for --charset; "alnum" holds both cases, as str.isalnum does.
+NAMED = {"latin": LATIN, "digits": DIGITS, "alnum": DIGITS + UPPER + LOWER, "lower": DIGITS + LOWER,
+         "upper": DIGITS + UPPER}
 
 
 class UnknownCharacterError(ValueError):

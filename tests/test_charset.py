@@ -5,7 +5,7 @@ import pytest
 
 import itertools
 
-from recognizer.charset import (Charset, UnknownCharacterError, _pattern_path, beam_decode, ctc_frames_needed,
+from recognizer.charset import (NAMED, Charset, UnknownCharacterError, _pattern_path, beam_decode, ctc_frames_needed,
                                 format_patterns, greedy_decode, pattern_decode, viterbi_char_probs)
 
 CS = Charset("ab")  # blank = 0, a = 1, b = 2
@@ -35,6 +35,13 @@ def test_repeated_charset_characters_rejected():
 
 def test_charset_from_texts_is_sorted_unique():
     assert Charset.from_texts(["ba", "ab1"]).chars == "1ab"
+
+
+def test_named_sets_hold_what_their_names_say():
+    assert len(NAMED["alnum"]) == 62 and set("0aZ") <= set(NAMED["alnum"])
+    assert NAMED["lower"] == "0123456789abcdefghijklmnopqrstuvwxyz"
+    assert NAMED["upper"] == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    assert Charset(NAMED["alnum"]).num_classes == 63
 
 
 def test_frames_needed_counts_adjacent_repeats():
