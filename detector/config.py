@@ -68,8 +68,11 @@ class DetectorSettings:
     # by page_unclip_ratio. Tuned on the 20 held-out FUNSD forms (tools/splits/funsd_val.txt).
     page_words: int = 30
     small_text: float = 15.0
-    page_enlarge: float = 2.5
+    page_enlarge: float = 2.3
     page_unclip_ratio: float = 2.7
+    # On onnxruntime, the int8 copy of the export (db.int8.onnx, made by ocr-export --int8) where there is one:
+    # 1.4 times as fast, detection H-mean within 0.01 on the held-out ICDAR 2015 photos and FUNSD forms.
+    int8: bool = True
 
     def __post_init__(self):
         _check(isinstance(self.model, str) and self.model != "", "model", "a model name or a file path", self.model)
@@ -88,3 +91,4 @@ class DetectorSettings:
                "page_enlarge", "0 (off) or a number from 1 to 4", self.page_enlarge)
         _check(type(self.page_unclip_ratio) in (int, float) and 0.01 <= self.page_unclip_ratio <= 10,
                "page_unclip_ratio", "a number from 0.01 to 10", self.page_unclip_ratio)
+        _check(isinstance(self.int8, bool), "int8", "true or false", self.int8)

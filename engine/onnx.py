@@ -76,6 +76,38 @@ class OnnxNetwork:
         return self.session.run(None, {self.input: np.ascontiguousarray(x, dtype=np.float32)})[0]
 
 
+def quantize_int8(src: str | Path, dst: str | Path, samples: list[np.ndarray], keep_float: tuple[str, ...] = ()
+                  ) -> Path:
+    """Write ``src`` with its convolutions in int8 (QDQ: weights per output channel, activations by their range on
+    ``samples``, real inputs of the network), its description kept. The first convolution, which sees the raw
+    pixels, and those whose name holds a ``keep_float`` string stay float: on the shipped detector, quantizing its
+    probability head cost 0.1 of ICDAR 2015 detection H-mean, quantizing the rest 0.002."""
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    convs = [n.name for n in onnx.load(str(src)).graph.node if n.op_type == "Conv"]
+    chosen = [n for n in convs[1:] if not any(k in n for k in keep_float)]
+
+    class Samples(CalibrationDataReader):
+        def __init__(self, name: str):
+            self.feed = iter([{name: np.ascontiguousarray(x, dtype=np.float32)} for x in samples])
+
+        def get_next(self):
+            return next(self.feed, None)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"  # shapes inferred and the graph folded, as the quantizer expects
+        quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
+        name = onnx.load(str(prepared)).graph.input[0].name
+        quantize_static(str(prepared), str(dst), Samples(name), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        op_types_to_quantize=["Conv"], nodes_to_quantize=chosen)
+    return Path(dst)
+
+
 def find_export(name_or_path: str | Path, weights_dir: Path, kind: str) -> Path:
     """The .onnx file for a model: the path itself, the export beside a .pt file, or a shipped model's export."""
     path = Path(name_or_path)

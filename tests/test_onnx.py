@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 import torch
 
 pytest.importorskip("onnxruntime")
@@ -75,9 +76,16 @@ def test_shipped_detector_export_matches_its_weights_on_the_example():
     from engine.images import load_image
 
     image = load_image(ROOT / "examples" / "scene.jpg")
-    want, got = Detector.load("db", device="cpu")([image])[0], OnnxDetector.load("db")([image])[0]
+    want = Detector.load("db", device="cpu")([image])[0]
+    got = OnnxDetector.load("db", DetectorSettings(int8=False))([image])[0]
     assert len(want.quads) == len(got.quads) >= 8
     np.testing.assert_allclose(got.quads, want.quads, atol=0.5)
+    # its int8 copy (ocr-export db --int8 ...) finds the same words, a few pixels apart at most
+    assert OnnxDetector.load("db").network.path.name == "db.int8.onnx"
+    near = OnnxDetector.load("db")([image])[0]
+    assert len(near.quads) == len(want.quads)
+    np.testing.assert_allclose(near.quads, want.quads, atol=6)
+    np.testing.assert_allclose(near.scores, want.scores, atol=0.02)
 
 
 def test_both_backends_read_the_example_alike():
@@ -115,3 +123,43 @@ def test_auto_takes_onnx_only_where_an_export_exists(tmp_path, capsys):
     assert choose_backend(mine, detect=False) == "onnx"
     assert export_main([str(tmp_path / "missing.pt")]) == 2
     assert "missing.pt" in capsys.readouterr().err
+
+
+def test_a_detector_int8_copy_is_calibrated_kept_beside_its_export_and_preferred(tmp_path):
+    import onnx
+
+    from detector.onnx import int8_path, onnx_path, quantize_detector
+
+    torch.manual_seed(0)
+    model = random_batchnorm(DBNet(DetectorConfig(width_mult=0.125, neck=16)))
+    settings = DetectorSettings(max_side=128)
+    export = export_detector(Detector(model, settings, device="cpu"), tmp_path / "d.onnx")
+    path, difference = quantize_detector(export, PHOTOS, settings)
+    assert path == tmp_path / "d.int8.onnx" == int8_path(export) and 0 <= difference < 0.02
+    graph = onnx.load(str(path)).graph
+    produced_by = {out: node.op_type for node in graph.node for out in node.output}
+    convs = [node for node in graph.node if node.op_type == "Conv"]
+    quantized = [produced_by.get(node.input[1]) == "DequantizeLinear" for node in convs]
+    # the first convolution (raw pixels) and the probability head stay float, the rest is int8
+    assert not quantized[0] and all(quantized[1:-1]) and not quantized[-1] and "prob_head" in convs[-1].name
+    assert OnnxDetector.load(export, settings).network.path == path  # int8 (the default) where there is one
+    assert OnnxDetector.load(export, DetectorSettings(max_side=128, int8=False)).network.path == export
+    assert onnx_path(tmp_path / "d.onnx", int8=True) == path
+    path.unlink()
+    assert onnx_path(tmp_path / "d.onnx", int8=True) == export  # no int8 copy: the export itself
+
+
+def test_ocr_export_int8_refuses_recognizers_and_empty_calibration(tmp_path, capsys):
+    from ocr.export import main as export_main
+
+    torch.manual_seed(0)
+    torch.save(make_checkpoint(CRNN(RecognizerConfig(width_mult=0.125, hidden=16), 4).eval(), Charset("abc")),
+               tmp_path / "mine.pt")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit):
+        export_main([str(tmp_path / "mine.pt"), "--int8", str(tmp_path / "empty")])
+    assert "--int8: no images in" in capsys.readouterr().err
+    Image.fromarray(PHOTOS[0]).save(tmp_path / "photo.png")
+    assert export_main([str(tmp_path / "mine.pt"), "--int8", str(tmp_path / "photo.png")]) == 2
+    assert "int8 copies of detectors only" in capsys.readouterr().err
+    assert not (tmp_path / "mine.int8.onnx").exists()
