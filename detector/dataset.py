@@ -18,8 +18,9 @@ class DetectionDataset(torch.utils.data.Dataset):
     ``seed`` alone, so a run's samples depend only on its step count.
     """
 
-    def __init__(self, annotations: list[ImageAnnotation], crop_size: int, mean, std):
+    def __init__(self, annotations: list[ImageAnnotation], crop_size: int, mean, std, word_heights=None):
         self.annotations, self.crop_size, self.mean, self.std = annotations, crop_size, mean, std
+        self.word_heights = word_heights  # see transforms.random_crop_sample
         self._reported: set = set()
 
     def __len__(self) -> int:
@@ -32,7 +33,8 @@ class DetectionDataset(torch.utils.data.Dataset):
         if image is None:
             return None
         rng = np.random.default_rng(seed)
-        crop, polys, ignore = random_crop_sample(image, ann.polygons, ann.ignore, rng, self.crop_size)
+        crop, polys, ignore = random_crop_sample(image, ann.polygons, ann.ignore, rng, self.crop_size,
+                                                  word_heights=self.word_heights)
         t = make_targets(polys, ignore, self.crop_size, self.crop_size)
         targets = np.stack([t["prob"], t["prob_mask"], t["thresh"], t["thresh_mask"]])
         return torch.from_numpy(normalize(crop, self.mean, self.std)), torch.from_numpy(targets)

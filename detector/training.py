@@ -31,6 +31,7 @@ class TrainConfig(BaseTrainConfig):
     warmup_steps: int = 300
     val_every: int = 1000
     log_every: int = 20
+    word_heights: tuple[float, float] | None = None  # crops scaled to these median word heights (else 0.5-1.6x)
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -75,7 +76,8 @@ def train(run_dir: str | Path, train_set: list[ImageAnnotation], val_set: list[I
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     settings = replace(DetectorSettings(), max_side=val_max_side)
     validate = (lambda m: evaluate(Detector(m, settings, device), val_set)) if val_set else None
-    return fit(run_dir, model, optimizer, DetectionDataset(train_set, cfg.crop_size, model_cfg.mean, model_cfg.std),
+    return fit(run_dir, model, optimizer, DetectionDataset(train_set, cfg.crop_size, model_cfg.mean, model_cfg.std,
+                                                       cfg.word_heights),
                collate, cfg, lr_at=lambda step, end: lr_at(step, cfg), loss_fn=detection_loss, validate=validate,
                model_checkpoint=make_checkpoint, score_key="hmean", resume=resume, device=device, workers=workers,
                max_minutes=max_minutes, checkpoint_minutes=checkpoint_minutes, progress=progress,

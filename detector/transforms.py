@@ -49,18 +49,30 @@ def _transform_polys(polys: list[np.ndarray], m: np.ndarray) -> list[np.ndarray]
     return [(np.c_[p, np.ones(len(p))] @ m.T).astype(np.float32) for p in polys]
 
 
+def word_height(poly: np.ndarray) -> float:
+    """A word polygon's height: the short side of its smallest enclosing rectangle."""
+    return float(min(cv2.minAreaRect(poly.astype(np.float32))[1]))
+
+
 def random_crop_sample(image: np.ndarray, polys: list[np.ndarray], ignore: list[bool], rng: np.random.Generator,
-                       size: int = 640, scale_range=(0.5, 1.6), max_angle: float = 10.0
+                       size: int = 640, scale_range=(0.5, 1.6), max_angle: float = 10.0, word_heights=None
                        ) -> tuple[np.ndarray, list[np.ndarray], list[bool]]:
     """One training crop (size x size RGB uint8) with its polygons in crop pixels.
 
     Random scale and small rotation, then a window that usually centres on a word. A word cut by the
     window's edge is kept but marked ignore: half a word must not teach the model either way.
+    ``word_heights`` (lo, hi): scale so the image's median word is lo to hi pixels tall (log-uniform), whatever
+    the source's own scale (pages of 10-pixel print and photos of 30-pixel words then teach the same sizes);
+    images without words keep ``scale_range``.
     """
-    scale = rng.uniform(*scale_range)
-    angle = rng.uniform(-max_angle, max_angle) if rng.random() < 0.5 else 0.0
     h, w = image.shape[:2]
     cared = [i for i, ig in enumerate(ignore) if not ig]
+    scale = rng.uniform(*scale_range)
+    if word_heights and cared:
+        target = np.exp(rng.uniform(np.log(word_heights[0]), np.log(word_heights[1])))
+        median = float(np.median([word_height(polys[i]) for i in cared]))
+        scale = float(np.clip(target / max(median, 1.0), 0.2, 5.0))
+    angle = rng.uniform(-max_angle, max_angle) if rng.random() < 0.5 else 0.0
     if cared and rng.random() < 0.85:
         cx, cy = polys[cared[int(rng.integers(len(cared)))]].mean(axis=0)
     else:

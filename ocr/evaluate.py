@@ -8,7 +8,8 @@ distance, the same after folding (the scene-text benchmarks' rule: case-insensit
 and crops/s from decoded images to text.
 
 Photos (the whole pipeline, as ocr-run), by the ICDAR 2015 rules: detection precision / recall / H-mean
-(IoU >= 0.5, one-to-one, detections inside '###' not counted); end-to-end word spotting (a detection counts
+(IoU >= 0.5, one-to-one, detections inside '###' not counted), and again with the boxes of punctuation alone
+(FUNSD's ':' of 6 x 11 pixels) not counted either; end-to-end word spotting (a detection counts
 when it also reads the word, folded); recognition on the ground-truth quadrilaterals; seconds per image.
 When labels.jsonl also gives each image's ``lines`` (tools/make_pages.py does), line accuracy: the share of
 those lines that the engine prints exactly, each printed line matching at most one.
@@ -135,7 +136,7 @@ def evaluate_photos(a, cfg) -> dict:
     pipeline = Pipeline.from_config(cfg)
     if a.draw:
         Path(a.draw).mkdir(parents=True, exist_ok=True)
-    detection, spotting = DetectionScore(), DetectionScore()
+    detection, detection_words, spotting = DetectionScore(), DetectionScore(), DetectionScore()
     seconds, read_ok, read_total, misreads = [], 0, 0, []
     truth_lines = page_lines(Path(a.data))
     lines_ok = lines_total = 0
@@ -157,6 +158,7 @@ def evaluate_photos(a, cfg) -> dict:
         gt_folded = [fold_text(t) for t in ann.texts]
         det_folded = [fold_text(w.text) for w in result.words]
         spot_ignore = [ig or not f for ig, f in zip(ann.ignore, gt_folded)]
+        detection_words.add(ann.polygons, spot_ignore, det_polys)  # boxes of punctuation alone not counted
         allowed = np.array([[g == d for d in det_folded] for g in gt_folded], dtype=bool).reshape(len(gt_folded),
                                                                                                   len(det_folded))
         spotting.add(ann.polygons, spot_ignore, det_polys, allowed)
@@ -175,7 +177,8 @@ def evaluate_photos(a, cfg) -> dict:
                 Path(a.draw) / ann.image.name)
     _write_errors(a.errors, "image\ttruth\treading\tconfidence\n", misreads)
     times = np.array(seconds or [0.0])
-    return {"images": len(seconds), "detection": detection.as_dict(), "end_to_end": spotting.as_dict(),
+    return {"images": len(seconds), "detection": detection.as_dict(), "detection_words": detection_words.as_dict(),
+            "end_to_end": spotting.as_dict(),
             "recognition_accuracy": read_ok / max(read_total, 1), "recognition_words": read_total,
             "seconds_median": float(np.median(times)), "seconds_p90": float(np.percentile(times, 90)),
             **({"line_accuracy": lines_ok / lines_total, "lines": lines_total} if lines_total else {})}
@@ -201,10 +204,12 @@ def report(kind: str, data: str, m: dict) -> str:
             f"character accuracy {m['folded_char_acc']:.4f}",
             f"normalized edit distance {m['norm_ed']:.4f}",
             f"speed {m['crops_per_s']:.1f} crops/s"])
-    d, e = m["detection"], m["end_to_end"]
+    d, w, e = m["detection"], m["detection_words"], m["end_to_end"]
     return "\n".join([
         f"{m['images']} images from {data}",
         f"detection   P {d['precision']:.4f}  R {d['recall']:.4f}  H-mean {d['hmean']:.4f}",
+        f"  boxes of punctuation alone not counted: P {w['precision']:.4f}  R {w['recall']:.4f}  "
+        f"H-mean {w['hmean']:.4f}",
         f"end-to-end  P {e['precision']:.4f}  R {e['recall']:.4f}  H-mean {e['hmean']:.4f}",
         f"recognition on ground-truth boxes: {m['recognition_accuracy']:.4f} of {m['recognition_words']} words (folded)",
         f"seconds per image: median {m['seconds_median']:.3f}, p90 {m['seconds_p90']:.3f}"]

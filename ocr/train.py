@@ -107,6 +107,10 @@ def parse_args(argv):
     d.add_argument("--holdout", nargs="+",
                    help="file(s) of image names held out of the data for validation (e.g. tools/splits/*_val.txt)")
     d.add_argument("--crop-size", type=int, help="training crop side in pixels (default 640)")
+    d.add_argument("--word-heights", type=float, nargs=2, metavar=("LO", "HI"),
+                   help="scale each training crop so its image's median word is LO to HI pixels tall (e.g. 8 48: "
+                        "pages of small print and photos then teach the same sizes; default: 0.5 to 1.6 times "
+                        "the image's own scale)")
     d.add_argument("--val-max-side", type=int, default=1280, help="inference size limit for validation")
     return p, p.parse_args(argv)
 
@@ -119,7 +123,7 @@ def schedule(a, cls, run: dict | None = None) -> dict:
         given.update(anneal_fraction=a.anneal, augment=False if a.no_augment else None, select=a.select,
                      patience=a.patience)
     else:
-        given.update(crop_size=a.crop_size)
+        given.update(crop_size=a.crop_size, word_heights=a.word_heights)
     return asdict(cls(**{k: v for k, v in given.items() if v is not None}))
 
 

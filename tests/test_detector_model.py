@@ -124,6 +124,24 @@ def test_dataset_makes_crops_with_targets_and_skips_unreadable(tmp_path, capsys)
     assert ((t[2] >= 0.3 - 1e-6) & (t[2] <= 0.7 + 1e-6)).all() and set(np.unique(t[1])) <= {0.0, 1.0}
 
 
+def test_crops_scaled_by_word_height_land_in_the_asked_range():
+    from detector.transforms import random_crop_sample, word_height
+
+    image = np.full((400, 600, 3), 200, np.uint8)
+    small = [np.float32([[x, 100], [x + 50, 100], [x + 50, 110], [x, 110]]) for x in (50, 150, 250)]  # 10 px tall
+    big = [np.float32([[50, 100], [350, 100], [350, 160], [50, 160]])]  # 60 px tall
+    assert word_height(small[0]) == 10 and abs(word_height(np.float32([[0, 0], [40, 30], [10, 70], [-30, 40]])) - 50) < 1e-3
+    for polys in (small, big):
+        for seed in range(20):
+            _, out, ignore = random_crop_sample(image, polys, [False] * len(polys), np.random.default_rng(seed), 256,
+                                                max_angle=0, word_heights=(16, 32))
+            heights = [word_height(p) for p, ig in zip(out, ignore) if not ig]
+            assert all(16 - 0.01 <= h <= 32 + 0.01 for h in heights)
+    # without word_heights, the scale is 0.5 to 1.6 of the image's own: the 10-pixel words stay 5 to 16 tall
+    _, out, _ = random_crop_sample(image, small, [False] * 3, np.random.default_rng(0), 256, max_angle=0)
+    assert all(5 - 0.01 <= word_height(p) <= 16 + 0.01 for p in out)
+
+
 def test_fused_batchnorm_keeps_the_maps():
     from engine.inference import fuse_batchnorm
 

@@ -207,8 +207,8 @@ def reads_a(tmp_path_factory):
     return str(path)
 
 
-@pytest.mark.parametrize("truth,spotted", [("A!", 1.0), ("b", 0.0)])
-def test_ocr_eval_scores_a_labelled_folder_of_photos(tiny_models, reads_a, tmp_path, capsys, truth, spotted):
+def eval_one_photo(tmp_path, capsys, truth: str, detector: str, recognizer: str) -> dict:
+    """ocr-eval's JSON on one grey image labelled with one word, ``truth``, over most of it, and one '###'."""
     from ocr.evaluate import main as eval_main
 
     (tmp_path / "images").mkdir()
@@ -218,16 +218,30 @@ def test_ocr_eval_scores_a_labelled_folder_of_photos(tiny_models, reads_a, tmp_p
         {"points": [[2, 2], [125, 2], [125, 61], [2, 61]], "text": truth},
         {"points": [[0, 0], [4, 0], [4, 4], [0, 4]], "text": "###"}], "lines": ["a", "b b"]}) + "\n")
     (tmp_path / "cfg.yaml").write_text("detector:\n  unclip_ratio: 0.01\n")  # the one box stays the image's size
-    code = eval_main([str(tmp_path), "--json", "--detector", tiny_models[1], "--model", reads_a,
+    code = eval_main([str(tmp_path), "--json", "--detector", detector, "--model", recognizer,
                       "--config", str(tmp_path / "cfg.yaml")])
     assert code == 0
-    out = json.loads(capsys.readouterr().out)
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("truth,spotted", [("A!", 1.0), ("b", 0.0)])
+def test_ocr_eval_scores_a_labelled_folder_of_photos(tiny_models, reads_a, tmp_path, capsys, truth, spotted):
+    out = eval_one_photo(tmp_path, capsys, truth, tiny_models[1], reads_a)
     assert out["images"] == 1 and out["recognition_words"] == 1
     assert (out["detection"]["precision"], out["detection"]["recall"]) == (1.0, 1.0)
     # "a" is the right reading of "A!" once folded, the wrong one of "b"
     assert out["end_to_end"]["recall"] == out["end_to_end"]["precision"] == out["recognition_accuracy"] == spotted
     assert out["seconds_p90"] >= out["seconds_median"] > 0
     assert (out["line_accuracy"], out["lines"]) == (0.5, 2)  # the page prints one line, "a"
+    assert out["detection_words"] == out["detection"]
+
+
+def test_ocr_eval_reports_detection_without_boxes_of_punctuation_alone(tiny_models, reads_a, tmp_path, capsys):
+    out = eval_one_photo(tmp_path, capsys, ":", tiny_models[1], reads_a)
+    assert (out["detection"]["num_gt"], out["detection"]["recall"], out["detection"]["precision"]) == (1, 1.0, 1.0)
+    # the ':' box is not counted, nor the detection on it: nothing is left to find or to find wrongly
+    assert (out["detection_words"]["num_gt"], out["detection_words"]["num_det"]) == (0, 0)
+    assert out["recognition_words"] == 0
 
 
 def test_ocr_eval_scores_a_folder_of_crops(reads_a, tmp_path, capsys):
