@@ -108,7 +108,7 @@ def parse_args(argv):
                    help="file(s) of image names held out of the data for validation (e.g. tools/splits/*_val.txt)")
     d.add_argument("--crop-size", type=int, help="training crop side in pixels (default 640)")
     d.add_argument("--word-heights", type=float, nargs=2, metavar=("LO", "HI"),
-                   help="scale each training crop so its image's median word is LO to HI pixels tall (e.g. 8 48: "
+                   help="scale each training crop so its image's median word is LO to HI pixels tall (e.g. 8 64, as the shipped db: "
                         "pages of small print and photos then teach the same sizes; default: 0.5 to 1.6 times "
                         "the image's own scale)")
     d.add_argument("--val-max-side", type=int, default=1280, help="inference size limit for validation")
