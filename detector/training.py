@@ -63,7 +63,7 @@ def evaluate(detector: Detector, annotations: list[ImageAnnotation]) -> dict:
 def train(run_dir: str | Path, train_set: list[ImageAnnotation], val_set: list[ImageAnnotation], model_cfg: DetectorConfig,
           cfg: TrainConfig, *, init: str | None = None, resume: bool = False, device: str = "auto", workers: int = 2,
           max_minutes: float | None = None, checkpoint_minutes: float = 5.0, val_max_side: int = 1280,
-          progress: bool = True, should_stop=None) -> dict:
+          progress: bool = True, should_stop=None, fp32: bool = False) -> dict:
     """Train (or resume) a detector run, fresh or from ``init`` (a shipped name or a .pt file of the same network);
     returns its summary (``best_val_hmean``)."""
     torch.manual_seed(cfg.seed)  # the initial weights follow the run's seed too
@@ -81,4 +81,4 @@ def train(run_dir: str | Path, train_set: list[ImageAnnotation], val_set: list[I
                collate, cfg, lr_at=lambda step, end: lr_at(step, cfg), loss_fn=detection_loss, validate=validate,
                model_checkpoint=make_checkpoint, score_key="hmean", resume=resume, device=device, workers=workers,
                max_minutes=max_minutes, checkpoint_minutes=checkpoint_minutes, progress=progress,
-               should_stop=should_stop, summary={"train_images": len(train_set), "val_images": len(val_set)})
+               should_stop=should_stop, summary={"train_images": len(train_set), "val_images": len(val_set)}, fp32=fp32)

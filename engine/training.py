@@ -1,4 +1,4 @@
-"""The one training loop of both stages: steps, CUDA mixed precision, clipping, stops, checkpoints, resume.
+"""The one training loop of both stages: steps, mixed precision, clipping, stops, checkpoints, resume.
 
 A run folder holds ``last.pt`` (everything needed to resume), ``best.pt`` (the best model by the stage's
 validation score, a self-describing checkpoint) and ``metrics.jsonl``. Step s trains on the items that
@@ -98,14 +98,27 @@ def open_log(path: Path, step: int):
     return open(path, "a", encoding="utf-8")
 
 
+def cpu_has_bf16_tiles() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (Intel AMX, Sapphire Rapids and later)."""
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(probe and probe())
+
+
+def mixed_precision(device: torch.device, enabled: bool = True):
+    """The autocast context of a training step: fp16 on CUDA; bf16 on a CPU with AMX tiles, where it trained the
+    `words` CRNN 2.2x faster on 2 cores (the matrix products in bf16, weights and losses in fp32); else fp32."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", enabled=enabled)
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled and cpu_has_bf16_tiles())
+
+
 def forward(model: nn.Module, images: torch.Tensor, device: torch.device):
-    """The network on a batch of images: moved to ``device`` (NHWC on CPU), mixed precision on CUDA.
-    Losses are then computed in fp32 outside this call."""
+    """The network on a batch of images moved to ``device`` (NHWC on CPU). Under ``mixed_precision`` its outputs
+    may be fp16 or bf16: losses take ``.float()`` of them."""
     x = images.to(device, non_blocking=True)
     if device.type == "cpu":
         x = x.contiguous(memory_format=torch.channels_last)
-    with torch.autocast("cuda", enabled=device.type == "cuda"):
-        return model(x)
+    return model(x)
 
 
 # (model, batch, device) -> (loss, named loss parts to log, samples in the batch); see ``forward``
@@ -118,7 +131,7 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         patience: int = 0, patience_from: float = 0.0, early_end: Callable[[int], int] | None = None,
         resume: bool = False, device: str = "auto", workers: int = 2, max_minutes: float | None = None,
         paced_decay: int | None = None, checkpoint_minutes: float = 5.0, progress: bool = True,
-        should_stop: Callable[[], bool] | None = None, summary: dict | None = None) -> dict:
+        should_stop: Callable[[], bool] | None = None, summary: dict | None = None, fp32: bool = False) -> dict:
     """Train (or resume) ``model`` in ``run_dir``; returns the run's summary.
 
     ``dataset[(index, seed)]`` gives an item or None (unreadable: skipped), ``collate`` a batch or None.
@@ -131,6 +144,8 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     stopped improving): after ``patience`` validations without a better score, counted once the score has passed
     ``patience_from``, the run ends at ``early_end(step)`` instead, so its final decay still runs whole.
 
+    Each step runs in ``mixed_precision`` unless ``fp32``.
+
     ``paced_decay`` (the length of that final decay, in steps), with ``max_minutes``: a schedule fitted to the
     time from a speed measured beforehand, which misjudges a run's pace (its loader works beside the network;
     the machine may be busier or idler). At every validation before the decay starts, the end moves to where
@@ -140,6 +155,8 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     run_dir.mkdir(parents=True, exist_ok=True)
     dev = resolve_device(device)
     use_amp = dev.type == "cuda"
+    mixed = not fp32 and (use_amp or cpu_has_bf16_tiles())
+    precision = ("fp16" if use_amp else "bf16") if mixed else "fp32"
     model.to(dev)
     if dev.type == "cpu":
         model.to(memory_format=torch.channels_last)
@@ -166,7 +183,7 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     def run_summary() -> dict:
         return {"steps": step, "samples_seen": samples_seen, "train_minutes": round(seconds / 60, 2),
                 f"best_val_{score_key}": best, **({"end": end} if end != cfg.steps else {}),
-                **(summary or {}), "train_config": asdict(cfg), "device": dev.type}
+                **(summary or {}), "train_config": asdict(cfg), "device": dev.type, "precision": precision}
 
     def save_last():
         save_atomic({"model": model_checkpoint(model, run_summary()), "optimizer": optimizer.state_dict(),
@@ -189,7 +206,8 @@ def fit(run_dir: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
             if batch is not None:
                 for group in optimizer.param_groups:
                     group["lr"] = lr_at(step, end)
-                loss, parts, n = loss_fn(model, batch, dev)
+                with mixed_precision(dev, enabled=mixed):
+                    loss, parts, n = loss_fn(model, batch, dev)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 scaler.unscale_(optimizer)

@@ -64,7 +64,9 @@ def parse_args(argv):
     t.add_argument("--warmup", type=int, help="warm-up steps")
     t.add_argument("--val-every", type=int, help="steps between validations")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="cuda trains in mixed precision")
+    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="mixed precision where it pays: fp16 on cuda, bf16 on CPUs with AMX (about 2x faster)")
+    t.add_argument("--fp32", action="store_true", help="train in full fp32 precision instead of mixed precision")
     t.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     t.add_argument("--workers", type=int, default=2, help="data-loading processes (default 2; 0 = in this process)")
     t.add_argument("--checkpoint-minutes", type=float, default=5.0)
@@ -306,7 +308,7 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
             tcfg = replace(tcfg, steps=int(round(a.epochs * max(1, len(splits[0][1]) // tcfg.batch_size))))
         elif not a.steps:  # fit the schedule to the time: the decay at its end is worth several points
             minutes = 30.0 if minutes is None else minutes
-            speed = measure_speed(splits[0][1], model_cfg, charset, tcfg.batch_size, a.device)
+            speed = measure_speed(splits[0][1], model_cfg, charset, tcfg.batch_size, a.device, fp32=a.fp32)
             per_split = minutes / len(splits)
             steps = max(100, int(per_split * 60 * 0.85 * speed / tcfg.batch_size))
             tcfg = replace(tcfg, steps=steps, val_every=a.val_every or max(25, steps // 25),
@@ -331,7 +333,7 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
         n_val = sum(map(len, va.values())) if isinstance(va, dict) else len(va)
         print(f"{run_dir}: {len(tr)} training, {n_val} validation samples; {tcfg.steps} steps", file=sys.stderr)
         results.append(train(run_dir, tr, va, model_cfg, charset, tcfg, init_checkpoint=init, resume=resume,
-                             device=a.device, workers=a.workers,
+                             device=a.device, workers=a.workers, fp32=a.fp32,
                              max_minutes=None if deadline is None else
                              max(0.0, (deadline - time.time()) / 60 / (len(splits) - i)),  # an equal share
                              checkpoint_minutes=a.checkpoint_minutes, progress=not a.quiet, should_stop=should_stop))
@@ -424,7 +426,7 @@ def train_detector(p, a, out: Path, run: dict | None, should_stop) -> int:
     print(f"{len(train_set)} training images, {len(val_set)} validation images", file=sys.stderr)
     result = train(out, train_set, val_set, DetectorConfig.from_dict(run["model"]),
                    TrainConfig.from_dict(run["train_config"]), init=run.get("init"), resume=a.resume, device=a.device,
-                   workers=a.workers,
+                   workers=a.workers, fp32=a.fp32,
                    max_minutes=a.minutes, checkpoint_minutes=a.checkpoint_minutes, val_max_side=a.val_max_side,
                    progress=not a.quiet, should_stop=should_stop)
     return _report(out, [result])

@@ -13,7 +13,7 @@ from torch import nn
 from engine.images import load_image
 from engine.inference import resolve_device
 from engine.training import TrainConfig as BaseTrainConfig
-from engine.training import fit, forward, warmup
+from engine.training import fit, forward, mixed_precision, warmup
 
 from .charset import BLANK, Charset
 from .checkpoint import build_model, make_checkpoint
@@ -91,7 +91,7 @@ def warm_start(model: CRNN, charset: Charset, ckpt: dict) -> None:
 
 
 def measure_speed(samples: list[Sample], model_cfg: RecognizerConfig, charset: Charset, batch_size: int,
-                  device: str = "auto", steps: int = 4) -> float:
+                  device: str = "auto", steps: int = 4, fp32: bool = False) -> float:
     """Training samples per second here: loading, augmenting, forward, backward and an update, one after the
     other (a run's loader works beside the network, so a run is somewhat faster than this).
 
@@ -101,10 +101,10 @@ def measure_speed(samples: list[Sample], model_cfg: RecognizerConfig, charset: C
 
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(_measure_speed, (samples, model_cfg, charset, batch_size, device, steps,
-                                           torch.get_num_threads()))
+                                           torch.get_num_threads(), fp32))
 
 
-def _measure_speed(samples, model_cfg, charset, batch_size, device, steps, threads) -> float:
+def _measure_speed(samples, model_cfg, charset, batch_size, device, steps, threads, fp32) -> float:
     torch.set_num_threads(threads)
     samples, labels = usable(samples, charset, model_cfg.time_steps, "speed test")
     if not samples:
@@ -122,7 +122,8 @@ def _measure_speed(samples, model_cfg, charset, batch_size, device, steps, threa
         batch = collate([data[item] for item in items[k * batch_size : (k + 1) * batch_size]])
         if batch is None:
             continue
-        loss = ctc_loss(model, batch, device)[0]
+        with mixed_precision(device, enabled=not fp32):
+            loss = ctc_loss(model, batch, device)[0]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -170,7 +171,7 @@ def validation_metrics(readings: dict[str, list[str]], truths: dict[str, list[st
 def train(run_dir: str | Path, train_samples: list[Sample], val_samples: list[Sample] | dict[str, list[Sample]],
           model_cfg: RecognizerConfig, charset: Charset, cfg: TrainConfig, *, init_checkpoint: dict | None = None,
           resume: bool = False, device: str = "auto", workers: int = 2, max_minutes: float | None = None,
-          checkpoint_minutes: float = 5.0, progress: bool = True, should_stop=None) -> dict:
+          checkpoint_minutes: float = 5.0, progress: bool = True, should_stop=None, fp32: bool = False) -> dict:
     """Train (or resume) a recognizer run; returns its summary (``best_val_seq_acc``, or ``best_val_folded_seq_acc``).
 
     ``val_samples``: one validation set, or several by name (each reported apart; best.pt by their mean).
@@ -207,4 +208,4 @@ def train(run_dir: str | Path, train_samples: list[Sample], val_samples: list[Sa
                augment=cfg.augment, resume=resume, device=device, workers=workers, max_minutes=max_minutes,
                paced_decay=anneal_steps(cfg) if cfg.paced and not resume else None,
                checkpoint_minutes=checkpoint_minutes, progress=progress, should_stop=should_stop,
-               summary={"train_size": len(train_samples), "val_size": sum(map(len, val_sets.values()))})
+               summary={"train_size": len(train_samples), "val_size": sum(map(len, val_sets.values()))}, fp32=fp32)

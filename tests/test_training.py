@@ -10,6 +10,7 @@ from recognizer.config import RecognizerSettings
 from recognizer.model import CRNN
 from recognizer.dataset import read_folder
 from recognizer.predict import Recognizer
+from engine.training import cpu_has_bf16_tiles, mixed_precision
 from recognizer.training import TrainConfig, lr_at, train
 
 TINY = RecognizerConfig(width=64, height=32, width_mult=0.25, hidden=64)  # 16 time steps: enough for 4 characters
@@ -35,6 +36,20 @@ def test_tiny_model_overfits_captchas_and_decodes_them(captcha_dir, tmp_path):
     readings = rec([load_image(s.path) for s in samples])
     assert [r.text for r in readings] == [s.text for s in samples]
     assert all(0.5 < r.confidence <= 1.0 for r in readings)
+
+
+def test_mixed_precision_is_bf16_only_on_cpus_with_tiles_and_the_run_says_which(captcha_dir, tmp_path):
+    layer, x = torch.nn.Linear(4, 3), torch.ones(2, 4)
+    with mixed_precision(torch.device("cpu")):
+        assert layer(x).dtype == (torch.bfloat16 if cpu_has_bf16_tiles() else torch.float32)
+    with mixed_precision(torch.device("cpu"), enabled=False):
+        assert layer(x).dtype == torch.float32
+    samples = read_folder(captcha_dir)
+    charset = Charset.from_texts(s.text for s in samples)
+    cfg = TrainConfig(steps=2, batch_size=4, warmup_steps=1, val_every=100)
+    mixed = train(tmp_path / "mixed", samples, [], TINY, charset, cfg, workers=0, progress=False, device="cpu")
+    full = train(tmp_path / "fp32", samples, [], TINY, charset, cfg, workers=0, progress=False, device="cpu", fp32=True)
+    assert (mixed["precision"], full["precision"]) == ("bf16" if cpu_has_bf16_tiles() else "fp32", "fp32")
 
 
 def test_resume_continues_exactly(captcha_dir, tmp_path):
