@@ -45,8 +45,12 @@ def parse_args(argv):
     p.add_argument("--max-side", type=int, help="detector input size limit (long side, pixels)")
     p.add_argument("--box-thresh", type=float, help="drop detected regions below this mean probability")
     p.add_argument("--model", help="recognizer: a shipped model name (words, captcha, captcha-v2, captcha-base, plates) or a .pt file")
-    p.add_argument("--decoder", choices=["greedy", "beam"], help="CTC decoder")
+    p.add_argument("--decoder", choices=["auto", "greedy", "beam"],
+                   help="CTC decoder: greedy (best path), beam (prefix beam search, with the language model where one "
+                        "applies), auto (default: beam where a language model applies, else greedy)")
     p.add_argument("--beam-width", type=int, help="prefixes kept by the beam decoder")
+    p.add_argument("--language-model", help="beam search's character language model: auto (the shipped one for "
+                                             "the words charset), none, or a file from tools/make_lm.py")
     p.add_argument("--text-format", "--plate-format", dest="text_format",
                    help="readings must fit a format: a plate format (br, ar) or patterns of L (letter), D (digit), "
                         "A (any), comma-separated, e.g. LLLDDDD,LLLDLDD")
@@ -70,6 +74,7 @@ def cli_overrides(a) -> dict:
     sections = {
         "detector": {"model": a.detector, "max_side": a.max_side, "box_thresh": a.box_thresh},
         "recognizer": {"model": a.model, "decoder": a.decoder, "beam_width": a.beam_width,
+                       "language_model": a.language_model,
                        "text_format": a.text_format, "min_confidence": a.min_confidence, "batch_size": a.batch_size},
     }
     out: dict = {name: {k: v for k, v in keys.items() if v is not None} for name, keys in sections.items()}

@@ -41,7 +41,9 @@ def parse_args(argv):
     p.add_argument("--config", help="a YAML file overriding any subset of pipeline.yaml")
     p.add_argument("--model", help="recognizer: a shipped model name or a .pt file")
     p.add_argument("--detector", help="detector: a shipped model name or a .pt file (photos)")
-    p.add_argument("--decoder", choices=["greedy", "beam"], help="CTC decoder")
+    p.add_argument("--decoder", choices=["auto", "greedy", "beam"],
+                   help="CTC decoder (default auto: beam search with the language model where one applies)")
+    p.add_argument("--language-model", help="auto, none, or a language model file (tools/make_lm.py)")
     p.add_argument("--text-format", "--plate-format", dest="text_format",
                    help="readings must fit a format: br, ar, or patterns such as LLLDDDD,LLLDLDD")
     p.add_argument("--batch-size", type=int, help="crops per forward pass")
@@ -58,6 +60,7 @@ def parse_args(argv):
 def main(argv=None) -> int:
     a = parse_args(argv)
     overrides = {"detector": {"model": a.detector}, "recognizer": {"model": a.model, "decoder": a.decoder,
+                                                                  "language_model": a.language_model,
                                                                   "text_format": a.text_format,
                                                                   "batch_size": a.batch_size}, "device": a.device}
     overrides = {k: ({kk: vv for kk, vv in v.items() if vv is not None} if isinstance(v, dict) else v)
@@ -113,7 +116,7 @@ def evaluate_crops(a, cfg) -> dict:
     folded = text_metrics([fold_text(t) for t in texts], [fold_text(t) for t in truths])
     metrics.update({f"folded_{k}": v for k, v in folded.items() if k != "count"})
     metrics.update(unreadable=len(samples) - len(kept), crops_per_s=len(crops) / seconds, weights=str(rec.path),
-                   decoder=cfg.recognizer.decoder, device=rec.device.type)
+                   decoder=rec.decoding, device=rec.device.type)
     _write_errors(a.errors, "file\ttruth\treading\tconfidence\n",
                   [f"{s.path}\t{s.text}\t{r.text}\t{r.confidence:.4f}\n" for s, r in zip(kept, readings) if r.text != s.text])
     return metrics

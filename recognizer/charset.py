@@ -169,41 +169,60 @@ def _logsumexp(a: float, b: float) -> float:
     return m + math.log(math.exp(a - m) + math.exp(b - m))
 
 
-def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune: float = 1e-3) -> Decoded:
+def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune: float = 1e-3, *,
+                language_model=None, lm_weight: float = 0.0, length_bonus: float = 0.0) -> Decoded:
     """CTC prefix beam search over one (T, K) probability matrix.
 
-    Keeps the ``beam_width`` most probable prefixes, summing over all alignments of each; characters
-    below ``prune`` probability on a frame are not extended there (they cannot win a beam).
+    Keeps the ``beam_width`` best prefixes, summing over all alignments of each; characters below ``prune``
+    probability on a frame are not extended there (they cannot win a beam). With a ``language_model``
+    (``recognizer.language.CharNGram``) a prefix scores log P_ctc + lm_weight * log P_lm + length_bonus * length
+    (shallow fusion; the bonus offsets the model's price on every character), and a finished reading also pays
+    the model's price for ending there.
     """
     if beam_width < 1:
         raise ValueError(f"beam_width must be >= 1, got {beam_width}")
+    lm = language_model
     logp = np.log(np.maximum(probs, 1e-30))
     neg = -math.inf
-    # prefix -> (log P(prefix, ending in blank), log P(prefix, ending in its last label))
-    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, neg)}
+    # prefix -> [log P(prefix, ending in blank), log P(prefix, ending in its last label), LM log-prob, LM context]
+    beams: dict[tuple[int, ...], list] = {(): [0.0, neg, 0.0, lm.start() if lm else ""]}
+
+    def score(prefix, entry) -> float:
+        return _logsumexp(entry[0], entry[1]) + lm_weight * entry[2] + length_bonus * len(prefix)
+
     for t in range(probs.shape[0]):
-        candidates = [k for k in np.flatnonzero(probs[t] >= prune) if k != BLANK]
-        nxt: dict[tuple[int, ...], list[float]] = {}
+        candidates = [int(k) for k in np.flatnonzero(probs[t] >= prune) if k != BLANK]
+        row = logp[t]
+        nxt: dict[tuple[int, ...], list] = {}
 
-        def add(prefix, blank_lp, label_lp):
-            cur = nxt.setdefault(prefix, [neg, neg])
-            cur[0] = _logsumexp(cur[0], blank_lp)
-            cur[1] = _logsumexp(cur[1], label_lp)
+        def add(prefix, blank_lp, label_lp, lm_lp, context):
+            cur = nxt.get(prefix)
+            if cur is None:
+                nxt[prefix] = [blank_lp, label_lp, lm_lp, context]
+            else:
+                cur[0] = _logsumexp(cur[0], blank_lp)
+                cur[1] = _logsumexp(cur[1], label_lp)
 
-        for prefix, (pb, pnb) in beams.items():
+        for prefix, (pb, pnb, lm_lp, context) in beams.items():
             total = _logsumexp(pb, pnb)
-            add(prefix, total + logp[t, BLANK], neg)
+            add(prefix, total + row[BLANK], neg, lm_lp, context)
             if prefix:  # repeating the last label without a blank stays on the same prefix
-                add(prefix, neg, pnb + logp[t, prefix[-1]])
+                add(prefix, neg, pnb + row[prefix[-1]], lm_lp, context)
             for k in candidates:
-                k = int(k)
-                if prefix and k == prefix[-1]:
-                    add(prefix + (k,), neg, pb + logp[t, k])  # a repeat needs a blank in between
+                char_lp, next_context = lm_lp, context
+                if lm:
+                    char = charset.chars[k - 1]
+                    char_lp += lm.log_prob(context, char)
+                    next_context = lm.next_context(context, char)
+                if prefix and k == prefix[-1]:  # a repeat needs a blank in between
+                    add(prefix + (k,), neg, pb + row[k], char_lp, next_context)
                 else:
-                    add(prefix + (k,), neg, total + logp[t, k])
-        ranked = sorted(nxt.items(), key=lambda kv: _logsumexp(*kv[1]), reverse=True)
-        beams = {p: (v[0], v[1]) for p, v in ranked[:beam_width]}
-    labels = list(max(beams.items(), key=lambda kv: _logsumexp(*kv[1]))[0])
+                    add(prefix + (k,), neg, total + row[k], char_lp, next_context)
+        beams = dict(sorted(nxt.items(), key=lambda kv: score(*kv), reverse=True)[:beam_width])
+    if lm:
+        for entry in beams.values():
+            entry[2] += lm.end_log_prob(entry[3])
+    labels = list(max(beams.items(), key=lambda kv: score(*kv))[0])
     return _decoded(charset, labels, viterbi_char_probs(probs, labels))
 
 

@@ -72,7 +72,7 @@ class RecognizerConfig:
         return cls(**d)
 
 
-DECODERS = ("greedy", "beam")
+DECODERS = ("auto", "greedy", "beam")
 
 
 def _check(ok: bool, key: str, expected: str, value) -> None:
@@ -85,15 +85,23 @@ class RecognizerSettings:
     """How a trained recognizer is used (``pipeline.yaml``'s ``recognizer`` section): the one place for these defaults."""
 
     model: str = "words"  # a shipped model name or the path of a .pt checkpoint
-    decoder: str = "greedy"  # greedy (best path) or beam (CTC prefix beam search)
+    decoder: str = "auto"  # greedy (best path), beam (CTC prefix beam search), auto: beam where a language model applies
     beam_width: int = 10  # prefixes the beam decoder keeps
+    language_model: str = "auto"  # auto: the shipped word model for readers of the `latin` charset; none; or a file
+    lm_weight: float = 0.4  # how much the language model counts against the network in beam search
+    length_bonus: float = 0.75  # per character, offsetting the language model's price on each one
     min_confidence: float = 0.5  # readings below this are dropped (0.5 beat 0 and 0.3 end to end)
     batch_size: int = 64  # crops per forward pass
     text_format: str = ""  # readings must fit: a plate format (br, ar) or patterns such as LLLDDDD,LLLDLDD
 
     def __post_init__(self):
         _check(isinstance(self.model, str) and self.model != "", "model", "a model name or a file path", self.model)
-        _check(self.decoder in DECODERS, "decoder", "greedy or beam", self.decoder)
+        _check(self.decoder in DECODERS, "decoder", "auto, greedy or beam", self.decoder)
+        _check(isinstance(self.language_model, str) and self.language_model != "", "language_model",
+               "auto, none or a file path", self.language_model)
+        for key in ("lm_weight", "length_bonus"):
+            value = getattr(self, key)
+            _check(type(value) in (int, float) and value >= 0, key, "a number >= 0", value)
         _check(type(self.beam_width) is int and self.beam_width >= 1, "beam_width", "an integer >= 1", self.beam_width)
         _check(type(self.min_confidence) in (int, float) and 0 <= self.min_confidence <= 1, "min_confidence",
                "a number from 0 to 1", self.min_confidence)

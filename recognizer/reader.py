@@ -5,10 +5,13 @@ only says how its network turns a batch into per-frame probabilities.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .charset import Charset, Decoded, beam_decode, format_patterns, greedy_decode, pattern_decode
 from .config import RecognizerConfig, RecognizerSettings
+from .language import CharNGram, resolve_language_model
 from .transforms import preprocess
 
 
@@ -36,11 +39,33 @@ class Reader:
             return np.zeros((0, self.cfg.time_steps, self.charset.num_classes), np.float32)
         return np.concatenate(out)
 
+    @functools.cached_property
+    def language_model(self) -> CharNGram | None:
+        """The language model beam search uses with this reader's charset, if any (loaded on first use)."""
+        if self.settings.decoder == "greedy" or self.settings.text_format:
+            return None
+        return resolve_language_model(self.settings.language_model, self.charset.chars)
+
+    @property
+    def decoding(self) -> str:
+        """What ``decode`` does, in words (for reports)."""
+        s = self.settings
+        if s.text_format:
+            return f"best path fitting {s.text_format}"
+        if self.language_model:
+            return (f"beam {s.beam_width} with the language model {self.language_model.name} "
+                    f"(weight {s.lm_weight}, length bonus {s.length_bonus})")
+        return f"beam {s.beam_width}" if s.decoder == "beam" else "greedy"
+
     def decode(self, probs: np.ndarray) -> Decoded:
-        if self.settings.text_format:  # a known format (plates): the best path whose text fits it
-            return pattern_decode(probs, self.charset, format_patterns(self.settings.text_format))
-        if self.settings.decoder == "beam":
-            return beam_decode(probs, self.charset, self.settings.beam_width)
+        s = self.settings
+        if s.text_format:  # a known format (plates): the best path whose text fits it
+            return pattern_decode(probs, self.charset, format_patterns(s.text_format))
+        if lm := self.language_model:
+            return beam_decode(probs, self.charset, s.beam_width, language_model=lm, lm_weight=s.lm_weight,
+                               length_bonus=s.length_bonus)
+        if s.decoder == "beam":
+            return beam_decode(probs, self.charset, s.beam_width)
         return greedy_decode(probs, self.charset)
 
     def __call__(self, crops: list[np.ndarray]) -> list[Decoded]:

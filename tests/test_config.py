@@ -26,7 +26,8 @@ def test_pipeline_yaml_lists_every_setting_with_its_default():
 def test_defaults():
     cfg = load_config()
     assert cfg.device == "auto"
-    assert (cfg.recognizer.model, cfg.recognizer.decoder, cfg.recognizer.beam_width) == ("words", "greedy", 10)
+    assert (cfg.recognizer.model, cfg.recognizer.decoder, cfg.recognizer.beam_width) == ("words", "auto", 10)
+    assert (cfg.recognizer.language_model, cfg.recognizer.lm_weight, cfg.recognizer.length_bonus) == ("auto", 0.4, 0.75)
 
 
 def test_user_file_overrides_a_subset_and_flags_override_the_file(tmp_path):

@@ -1,0 +1,131 @@
+"""A character n-gram language model that weighs CTC beam search toward letter sequences words are made of.
+
+The network reads each character from the pixels; the model only says how likely each next character is after
+the ones before it in a word, so a faint first letter goes to the reading that spells a word (EROWN -> BROWN).
+It sees characters folded: letters lower-cased, every digit as ``0`` (digits carry no word structure), other
+signs as themselves; ``START`` and ``END`` mark a word's ends. Probabilities are Witten-Bell interpolated:
+
+    P(c | h) = (count(h c) + types(h) * P(c | h minus its first character)) / (count(h) + types(h))
+
+where ``types(h)`` is how many different characters followed ``h``; below the shortest context, a uniform share
+of the characters seen plus ``UNSEEN`` more. A file holds the counts of every n-gram (a gzipped text file: a
+JSON header line, then ``ngram<TAB>count`` lines); pure Python, no torch.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+from .charset import LATIN
+from .config import WEIGHTS_DIR
+
+SHIPPED = WEIGHTS_DIR / "latin.lm.gz"  # words of English and eight European languages, numbers, codes (MODELS.md)
+
+START, END = "\x02", "\x03"  # never in a charset: the charsets hold printable characters only
+FORMAT = 1
+UNSEEN = 50  # room in the uniform floor for characters the counts never saw
+
+
+def fold_char(c: str) -> str:
+    return "0" if c.isdigit() else c.lower()
+
+
+class LanguageModelError(ValueError):
+    """A language model file cannot be used."""
+
+
+class CharNGram:
+    """Counts of character n-grams of orders 1 to ``order`` and the interpolated probabilities they give."""
+
+    def __init__(self, order: int, counts: dict[str, int], source: str = "", name: str = "in memory"):
+        if order < 1:
+            raise ValueError(f"order must be >= 1, got {order}")
+        self.order, self.counts, self.source, self.name = order, counts, source, name
+        self._context: dict[str, list[int]] = {}  # context -> [count of the context, types after it]
+        for gram, n in counts.items():
+            entry = self._context.setdefault(gram[:-1], [0, 0])
+            entry[0] += n
+            entry[1] += 1
+        self._floor = 1.0 / (len({g[-1] for g in counts}) + UNSEEN)
+        self._cache: dict[tuple[str, str], float] = {}
+
+    @classmethod
+    def fit(cls, words, order: int = 6, source: str = "") -> "CharNGram":
+        counts: Counter = Counter()
+        pad = START * (order - 1)
+        for word in words:
+            s = pad + "".join(fold_char(c) for c in word) + END
+            for i in range(order - 1, len(s)):
+                for n in range(order):
+                    counts[s[i - n : i + 1]] += 1
+        return cls(order, dict(counts), source)
+
+    def start(self) -> str:
+        """The context before a word's first character."""
+        return START * (self.order - 1)
+
+    def next_context(self, context: str, char: str) -> str:
+        return (context + fold_char(char))[1:] if self.order > 1 else ""  # contexts keep order - 1 characters
+
+    def log_prob(self, context: str, char: str) -> float:
+        """log P(char | the last order-1 characters of context), char unfolded or END."""
+        key = (context, char)
+        if key not in self._cache:
+            c = char if char == END else fold_char(char)
+            p = self._floor
+            for n in range(len(context) + 1):  # shortest context first, each interpolating the one below it
+                h = context[len(context) - n :]
+                if h not in self._context:
+                    break
+                total, types = self._context[h]
+                p = (self.counts.get(h + c, 0) + types * p) / (total + types)
+            self._cache[key] = math.log(p)
+        return self._cache[key]
+
+    def end_log_prob(self, context: str) -> float:
+        """log P(the word ends | context)."""
+        return self.log_prob(context, END)
+
+    def save(self, path: str | Path) -> None:
+        header = {"format": FORMAT, "kind": "char-ngram", "order": self.order, "source": self.source}
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            f.write(json.dumps(header) + "\n")
+            f.writelines(f"{gram}\t{n}\n" for gram, n in sorted(self.counts.items()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "CharNGram":
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                header = json.loads(f.readline())
+                if header.get("kind") != "char-ngram" or header.get("format") != FORMAT:
+                    raise LanguageModelError(f"{path}: not a character n-gram file of format {FORMAT}")
+                counts = {}
+                for line in f:
+                    gram, _, n = line.rstrip("\n").rpartition("\t")
+                    counts[gram] = int(n)
+        except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError, ValueError) as e:
+            if isinstance(e, LanguageModelError):
+                raise
+            raise LanguageModelError(f"{path}: cannot read a language model ({e})") from None
+        return cls(int(header["order"]), counts, header.get("source", ""), Path(path).name)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str) -> CharNGram:
+    return CharNGram.load(path)
+
+
+def resolve_language_model(name: str, charset: str) -> CharNGram | None:
+    """A reader's language model: 'none'; 'auto' (the shipped one for the words charset ``LATIN``, none for
+    captchas, plates and other charsets, whose strings are not words); or a file written by ``CharNGram.save``."""
+    if name == "none" or (name == "auto" and charset != LATIN):
+        return None
+    path = SHIPPED if name == "auto" else Path(name)
+    if not path.is_file():
+        raise LanguageModelError(f"{path}: no such language model file" + (
+            " (the package's shipped one is missing: reinstall it, or set language_model: none)" if name == "auto" else ""))
+    return _load_cached(str(path.resolve()))

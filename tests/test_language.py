@@ -1,0 +1,101 @@
+"""The character language model and beam search weighed by it."""
+import gzip
+import math
+
+import numpy as np
+import pytest
+
+from recognizer.charset import LATIN, Charset, beam_decode, greedy_decode
+from recognizer.config import RecognizerSettings
+from recognizer.language import SHIPPED, CharNGram, LanguageModelError, resolve_language_model
+
+
+def test_witten_bell_probability_by_hand():
+    lm = CharNGram.fit(["cat", "car", "cab"], order=3)
+    # unigrams: c 3, a 3, t 1, r 1, b 1, end 3 -> 12 in 6 types; the floor shares among 6 seen + 50 unseen
+    unigram = (3 + 6 / 56) / (12 + 6)
+    bigram = (3 + 1 * unigram) / (3 + 1)  # after the start: only c, 3 times
+    trigram = (3 + 1 * bigram) / (3 + 1)
+    assert math.exp(lm.log_prob(lm.start(), "c")) == pytest.approx(trigram)
+    context = lm.next_context(lm.next_context(lm.start(), "c"), "a")
+    assert context == "ca"
+    # after "ca": t, r, b once each (3 in 3 types); "a" alone is followed by the same three
+    p_t = (1 + 3 * ((1 + 3 * (1 + 6 / 56) / 18) / 6)) / 6
+    assert math.exp(lm.log_prob(context, "t")) == pytest.approx(p_t)
+    assert lm.log_prob(context, "t") > lm.log_prob(context, "x")
+
+
+def test_letters_fold_to_lower_case_and_digits_to_one_class():
+    lm = CharNGram.fit(["Hello", "h3llo"], order=4)
+    ctx = lm.next_context(lm.start(), "H")
+    assert ctx == lm.next_context(lm.start(), "h")
+    assert lm.log_prob(ctx, "E") == lm.log_prob(ctx, "e")
+    assert lm.log_prob(ctx, "7") == lm.log_prob(ctx, "3")
+
+
+def test_probabilities_of_the_next_character_sum_below_one_leaving_room_for_unseen_ones():
+    lm = CharNGram.fit(["cat", "dog", "cow"], order=3)
+    ctx = lm.next_context(lm.start(), "c")
+    total = sum(math.exp(lm.log_prob(ctx, c)) for c in "catdgow") + math.exp(lm.end_log_prob(ctx))
+    # what is left goes to the 50 unseen: their floor share, times each context's weight on the one below it
+    # (12 tokens in 8 types; "c" then a or o; "^c" then a or o)
+    assert total == pytest.approx(1 - (50 / 58) * (8 / 20) * (2 / 4) * (2 / 4))
+
+
+def test_save_and_load_give_the_same_model(tmp_path):
+    lm = CharNGram.fit(["street", "station", "€12,50"], order=5, source="hand")
+    lm.save(tmp_path / "m.lm.gz")
+    back = CharNGram.load(tmp_path / "m.lm.gz")
+    assert (back.order, back.counts, back.source, back.name) == (5, lm.counts, "hand", "m.lm.gz")
+    assert back.log_prob("stre", "e") == lm.log_prob("stre", "e")
+
+
+def test_a_file_that_is_not_a_language_model_is_an_error_naming_it(tmp_path):
+    (tmp_path / "junk.lm.gz").write_bytes(b"not gzip")
+    with pytest.raises(LanguageModelError, match="junk.lm.gz"):
+        CharNGram.load(tmp_path / "junk.lm.gz")
+    with gzip.open(tmp_path / "other.lm.gz", "wt") as f:
+        f.write('{"kind": "word-list"}\n')
+    with pytest.raises(LanguageModelError, match="other.lm.gz: not a character n-gram"):
+        CharNGram.load(tmp_path / "other.lm.gz")
+
+
+def _frames(rows: list[dict[str, float]], charset: Charset) -> np.ndarray:
+    """Frame probabilities from {character: probability} rows, the rest of each row on the blank."""
+    probs = np.zeros((len(rows), charset.num_classes), np.float32)
+    for t, row in enumerate(rows):
+        for c, p in row.items():
+            probs[t, charset.encode(c)[0]] = p
+        probs[t, 0] = 1 - sum(row.values())
+    return probs
+
+
+def test_the_language_model_turns_a_faint_first_letter_into_the_word():
+    charset = Charset("abcet")
+    probs = _frames([{"e": 0.5, "c": 0.4}, {}, {"a": 0.95}, {}, {"t": 0.95}, {}], charset)
+    assert greedy_decode(probs, charset).text == "eat"
+    assert beam_decode(probs, charset).text == "eat"
+    lm = CharNGram.fit(["cat", "cab", "car", "ace"], order=3)
+    read = beam_decode(probs, charset, language_model=lm, lm_weight=0.5, length_bonus=1.0)
+    assert read.text == "cat"
+    assert read.confidence == pytest.approx((0.4 * 0.95 * 0.95) ** (1 / 3))  # the network's own, as always
+    # weighed lightly, the pixels win
+    assert beam_decode(probs, charset, language_model=lm, lm_weight=0.01).text == "eat"
+
+
+def test_auto_gives_the_shipped_model_to_readers_of_words_only(tmp_path):
+    assert resolve_language_model("auto", "0123456789abcdefghijklmnopqrstuvwxyz") is None
+    assert resolve_language_model("none", LATIN) is None
+    shipped = resolve_language_model("auto", LATIN)
+    assert shipped.name == SHIPPED.name and shipped.order == 6
+    with pytest.raises(LanguageModelError, match="missing.lm.gz: no such language model file"):
+        resolve_language_model(str(tmp_path / "missing.lm.gz"), LATIN)
+    CharNGram.fit(["abc"], order=2).save(tmp_path / "mine.lm.gz")
+    assert resolve_language_model(str(tmp_path / "mine.lm.gz"), "abc").order == 2  # a file applies to any charset
+
+
+def test_settings_reject_a_negative_weight_and_an_unknown_decoder():
+    with pytest.raises(ValueError, match="lm_weight: expected a number >= 0"):
+        RecognizerSettings(lm_weight=-1)
+    with pytest.raises(ValueError, match="decoder: expected auto, greedy or beam"):
+        RecognizerSettings(decoder="lm")
