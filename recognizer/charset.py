@@ -175,20 +175,20 @@ def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune
 
     Keeps the ``beam_width`` best prefixes, summing over all alignments of each; characters below ``prune``
     probability on a frame are not extended there (they cannot win a beam). With a ``language_model``
-    (``recognizer.language.CharNGram``) a prefix scores log P_ctc + lm_weight * log P_lm + length_bonus * length
-    (shallow fusion; the bonus offsets the model's price on every character), and a finished reading also pays
-    the model's price for ending there.
+    (``recognizer.language.CharNGram``) a prefix scores log P_ctc + lm_weight * log P_lm + length_bonus * letters
+    (shallow fusion; the bonus offsets the model's price on every letter), and a finished reading also pays the
+    model's price for ending there.
     """
     if beam_width < 1:
         raise ValueError(f"beam_width must be >= 1, got {beam_width}")
     lm = language_model
     logp = np.log(np.maximum(probs, 1e-30))
     neg = -math.inf
-    # prefix -> [log P(prefix, ending in blank), log P(prefix, ending in its last label), LM log-prob, LM context]
+    # prefix -> [log P(prefix, ending in blank), log P(prefix, ending in its last label), LM score, LM context]
     beams: dict[tuple[int, ...], list] = {(): [0.0, neg, 0.0, lm.start() if lm else ""]}
 
     def score(prefix, entry) -> float:
-        return _logsumexp(entry[0], entry[1]) + lm_weight * entry[2] + length_bonus * len(prefix)
+        return _logsumexp(entry[0], entry[1]) + entry[2]
 
     for t in range(probs.shape[0]):
         candidates = [int(k) for k in np.flatnonzero(probs[t] >= prune) if k != BLANK]
@@ -212,8 +212,8 @@ def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune
                 char_lp, next_context = lm_lp, context
                 if lm:
                     char = charset.chars[k - 1]
-                    char_lp += lm.log_prob(context, char)
-                    next_context = lm.next_context(context, char)
+                    lp, next_context = lm.step(context, char)
+                    char_lp += lm_weight * lp + (length_bonus if char.isalpha() else 0.0)
                 if prefix and k == prefix[-1]:  # a repeat needs a blank in between
                     add(prefix + (k,), neg, pb + row[k], char_lp, next_context)
                 else:
@@ -221,7 +221,7 @@ def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune
         beams = dict(sorted(nxt.items(), key=lambda kv: score(*kv), reverse=True)[:beam_width])
     if lm:
         for entry in beams.values():
-            entry[2] += lm.end_log_prob(entry[3])
+            entry[2] += lm_weight * lm.end_log_prob(entry[3])
     labels = list(max(beams.items(), key=lambda kv: score(*kv))[0])
     return _decoded(charset, labels, viterbi_char_probs(probs, labels))
 

@@ -1,9 +1,12 @@
 """A character n-gram language model that weighs CTC beam search toward letter sequences words are made of.
 
-The network reads each character from the pixels; the model only says how likely each next character is after
-the ones before it in a word, so a faint first letter goes to the reading that spells a word (EROWN -> BROWN).
-It sees characters folded: letters lower-cased, every digit as ``0`` (digits carry no word structure), other
-signs as themselves; ``START`` and ``END`` mark a word's ends. Probabilities are Witten-Bell interpolated:
+The network reads each character from the pixels; the model only says how likely each next letter is after the
+letters before it in a word, so a faint first letter goes to the reading that spells a word (EROWN -> BROWN).
+It models runs of letters, lower-cased; ``START`` and ``END`` mark a run's ends. Digits and signs are left to the
+network: they are neither priced nor rewarded, and each one ends the run of letters before it (whose end is
+priced), so "SUBJECT:" and "SUBJECT" cost the same, and "24.8" is not read "248" to please the model (pricing
+signs as the synthetic corpus has them dropped colons and decimal points on forms). Probabilities are
+Witten-Bell interpolated:
 
     P(c | h) = (count(h c) + types(h) * P(c | h minus its first character)) / (count(h) + types(h))
 
@@ -17,21 +20,23 @@ import functools
 import gzip
 import json
 import math
+import re
 from collections import Counter
 from pathlib import Path
 
 from .charset import LATIN
 from .config import WEIGHTS_DIR
 
-SHIPPED = WEIGHTS_DIR / "latin.lm.gz"  # words of English and eight European languages, numbers, codes (MODELS.md)
+SHIPPED = WEIGHTS_DIR / "latin.lm.gz"  # letters of English words and of eight other languages (MODELS.md)
 
 START, END = "\x02", "\x03"  # never in a charset: the charsets hold printable characters only
 FORMAT = 1
 UNSEEN = 50  # room in the uniform floor for characters the counts never saw
 
 
-def fold_char(c: str) -> str:
-    return "0" if c.isdigit() else c.lower()
+def letter_runs(text: str) -> list[str]:
+    """The runs of letters a text is made of, lower-cased: "www.Cafe-24.com" -> ["www", "cafe", "com"]."""
+    return re.findall(r"[^\W\d_]+", text.lower())
 
 
 class LanguageModelError(ValueError):
@@ -57,25 +62,34 @@ class CharNGram:
     def fit(cls, words, order: int = 6, source: str = "") -> "CharNGram":
         counts: Counter = Counter()
         pad = START * (order - 1)
-        for word in words:
-            s = pad + "".join(fold_char(c) for c in word) + END
+        for run in (run for text in words for run in letter_runs(text)):
+            s = pad + run + END
             for i in range(order - 1, len(s)):
                 for n in range(order):
                     counts[s[i - n : i + 1]] += 1
         return cls(order, dict(counts), source)
 
     def start(self) -> str:
-        """The context before a word's first character."""
+        """The context before a word's first letter."""
         return START * (self.order - 1)
 
-    def next_context(self, context: str, char: str) -> str:
-        return (context + fold_char(char))[1:] if self.order > 1 else ""  # contexts keep order - 1 characters
+    def step(self, context: str, char: str) -> tuple[float, str]:
+        """The log-probability the model gives ``char`` after ``context``, and the context after it. A letter is
+        priced by the letters before it; a digit or sign costs nothing itself but ends the run of letters before
+        it, whose end is priced."""
+        if char.isalpha():
+            c = char.lower()
+            return self.log_prob(context, c), (context + c)[1:] if self.order > 1 else ""
+        return self.end_log_prob(context), self.start()
 
-    def log_prob(self, context: str, char: str) -> float:
-        """log P(char | the last order-1 characters of context), char unfolded or END."""
-        key = (context, char)
+    def end_log_prob(self, context: str) -> float:
+        """log P(the run of letters ends | context); nothing when no run is open."""
+        return 0.0 if context == self.start() else self.log_prob(context, END)
+
+    def log_prob(self, context: str, c: str) -> float:
+        """log P(c | the last order - 1 characters of context), c a lower-case letter or END."""
+        key = (context, c)
         if key not in self._cache:
-            c = char if char == END else fold_char(char)
             p = self._floor
             for n in range(len(context) + 1):  # shortest context first, each interpolating the one below it
                 h = context[len(context) - n :]
@@ -85,10 +99,6 @@ class CharNGram:
                 p = (self.counts.get(h + c, 0) + types * p) / (total + types)
             self._cache[key] = math.log(p)
         return self._cache[key]
-
-    def end_log_prob(self, context: str) -> float:
-        """log P(the word ends | context)."""
-        return self.log_prob(context, END)
 
     def save(self, path: str | Path) -> None:
         header = {"format": FORMAT, "kind": "char-ngram", "order": self.order, "source": self.source}

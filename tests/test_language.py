@@ -7,7 +7,7 @@ import pytest
 
 from recognizer.charset import LATIN, Charset, beam_decode, greedy_decode
 from recognizer.config import RecognizerSettings
-from recognizer.language import SHIPPED, CharNGram, LanguageModelError, resolve_language_model
+from recognizer.language import END, SHIPPED, START, CharNGram, LanguageModelError, letter_runs, resolve_language_model
 
 
 def test_witten_bell_probability_by_hand():
@@ -17,7 +17,7 @@ def test_witten_bell_probability_by_hand():
     bigram = (3 + 1 * unigram) / (3 + 1)  # after the start: only c, 3 times
     trigram = (3 + 1 * bigram) / (3 + 1)
     assert math.exp(lm.log_prob(lm.start(), "c")) == pytest.approx(trigram)
-    context = lm.next_context(lm.next_context(lm.start(), "c"), "a")
+    context = lm.step(lm.step(lm.start(), "c")[1], "a")[1]
     assert context == "ca"
     # after "ca": t, r, b once each (3 in 3 types); "a" alone is followed by the same three
     p_t = (1 + 3 * ((1 + 3 * (1 + 6 / 56) / 18) / 6)) / 6
@@ -25,18 +25,22 @@ def test_witten_bell_probability_by_hand():
     assert lm.log_prob(context, "t") > lm.log_prob(context, "x")
 
 
-def test_letters_fold_to_lower_case_and_digits_to_one_class():
-    lm = CharNGram.fit(["Hello", "h3llo"], order=4)
-    ctx = lm.next_context(lm.start(), "H")
-    assert ctx == lm.next_context(lm.start(), "h")
-    assert lm.log_prob(ctx, "E") == lm.log_prob(ctx, "e")
-    assert lm.log_prob(ctx, "7") == lm.log_prob(ctx, "3")
+def test_letters_are_lower_cased_and_digits_and_signs_are_free_but_end_the_run_of_letters():
+    assert letter_runs("www.Café-24.com") == ["www", "café", "com"]
+    lm = CharNGram.fit(["Subject:", "subject", "3.60"], order=4)
+    assert lm.step(lm.start(), "S") == lm.step(lm.start(), "s")
+    context = lm.start()
+    for c in "subject":
+        context = lm.step(context, c)[1]
+    assert lm.step(context, ":") == (lm.end_log_prob(context), lm.start())  # "SUBJECT:" costs what "SUBJECT" does
+    assert lm.step(lm.start(), "7") == (0.0, lm.start()) and lm.end_log_prob(lm.start()) == 0.0
+    assert all(gram.strip(START + END).isalpha() for gram in lm.counts if gram.strip(START + END))
 
 
 def test_probabilities_of_the_next_character_sum_below_one_leaving_room_for_unseen_ones():
     lm = CharNGram.fit(["cat", "dog", "cow"], order=3)
-    ctx = lm.next_context(lm.start(), "c")
-    total = sum(math.exp(lm.log_prob(ctx, c)) for c in "catdgow") + math.exp(lm.end_log_prob(ctx))
+    ctx = lm.step(lm.start(), "c")[1]
+    total = sum(math.exp(lm.step(ctx, c)[0]) for c in "catdgow") + math.exp(lm.end_log_prob(ctx))
     # what is left goes to the 50 unseen: their floor share, times each context's weight on the one below it
     # (12 tokens in 8 types; "c" then a or o; "^c" then a or o)
     assert total == pytest.approx(1 - (50 / 58) * (8 / 20) * (2 / 4) * (2 / 4))
@@ -47,7 +51,7 @@ def test_save_and_load_give_the_same_model(tmp_path):
     lm.save(tmp_path / "m.lm.gz")
     back = CharNGram.load(tmp_path / "m.lm.gz")
     assert (back.order, back.counts, back.source, back.name) == (5, lm.counts, "hand", "m.lm.gz")
-    assert back.log_prob("stre", "e") == lm.log_prob("stre", "e")
+    assert back.step("stre", "E") == lm.step("stre", "e")
 
 
 def test_a_file_that_is_not_a_language_model_is_an_error_naming_it(tmp_path):
@@ -99,3 +103,19 @@ def test_settings_reject_a_negative_weight_and_an_unknown_decoder():
         RecognizerSettings(lm_weight=-1)
     with pytest.raises(ValueError, match="decoder: expected auto, greedy or beam"):
         RecognizerSettings(decoder="lm")
+
+
+def test_a_reader_uses_the_language_model_only_where_it_applies():
+    from recognizer.reader import Reader
+
+    def reader(chars, **settings):
+        r = Reader()
+        r.charset, r.settings = Charset(chars), RecognizerSettings(**settings)
+        return r
+
+    assert reader(LATIN).decoding.startswith("beam 10 with the language model latin.lm.gz (weight 0.4")
+    assert reader(LATIN, decoder="greedy").language_model is None
+    assert reader(LATIN, language_model="none").decoding == "greedy"
+    assert reader(LATIN, language_model="none", decoder="beam").decoding == "beam 10"
+    assert reader("0123456789abcdefghijklmnopqrstuvwxyz").decoding == "greedy"  # captchas: no words to weigh
+    assert reader(LATIN, text_format="br").decoding == "best path fitting br"
