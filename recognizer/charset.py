@@ -193,6 +193,10 @@ def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune
     for t in range(probs.shape[0]):
         candidates = [int(k) for k in np.flatnonzero(probs[t] >= prune) if k != BLANK]
         row = logp[t]
+        if not candidates:  # a frame of blank: no prefix is born, so every one stays (exactly what the loop does)
+            beams = {p: [_logsumexp(pb, pnb) + row[BLANK], pnb + row[p[-1]] if p else neg, lm_lp, ctx]
+                     for p, (pb, pnb, lm_lp, ctx) in beams.items()}
+            continue
         nxt: dict[tuple[int, ...], list] = {}
 
         def add(prefix, blank_lp, label_lp, lm_lp, context):
