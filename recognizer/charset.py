@@ -226,6 +226,8 @@ def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune
     if lm:
         for entry in beams.values():
             entry[2] += lm_weight * lm.end_log_prob(entry[3])
+        # a word's crop holds a word: the model must not price a lone letter ("T", "a") out of existence
+        beams = {p: entry for p, entry in beams.items() if p} or beams
     labels = list(max(beams.items(), key=lambda kv: score(*kv))[0])
     return _decoded(charset, labels, viterbi_char_probs(probs, labels))
 

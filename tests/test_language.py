@@ -119,3 +119,11 @@ def test_a_reader_uses_the_language_model_only_where_it_applies():
     assert reader(LATIN, language_model="none", decoder="beam").decoding == "beam 10"
     assert reader("0123456789abcdefghijklmnopqrstuvwxyz").decoding == "greedy"  # captchas: no words to weigh
     assert reader(LATIN, text_format="br").decoding == "best path fitting br"
+
+
+def test_with_the_language_model_a_faint_lone_letter_is_still_read():
+    charset = Charset("abct")
+    probs = _frames([{}, {"t": 0.3}, {}], charset)
+    assert beam_decode(probs, charset).text == ""  # the blank path is the more probable one
+    lm = CharNGram.fit(["cat", "bat", "tab"], order=3)
+    assert beam_decode(probs, charset, language_model=lm, lm_weight=0.4, length_bonus=0.75).text == "t"

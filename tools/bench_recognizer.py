@@ -4,7 +4,9 @@
     python tools/bench_recognizer.py --models words plates runs/mine/best.pt [--text-format br]   # as shipped
 
 Times the whole read from decoded RGB arrays (160x60 captcha-sized crops) to text: preprocessing,
-the network, greedy decoding. Speed does not depend on the weights, so sizes without a shipped
+the network, greedy decoding (--decoder auto: as the pipeline reads, beam search with the language model for
+word readers; on these random crops it meets more candidates than on real words, so time it on real crops
+with ocr-eval, which prints crops/s). Speed does not depend on the weights, so sizes without a shipped
 model are timed with random weights. Run it with nothing else busy on the machine.
 """
 from __future__ import annotations
@@ -49,6 +51,7 @@ def main(argv=None) -> int:
     p.add_argument("--models", nargs="+", help="time these models (shipped names or .pt files) at their own input "
                                                "size instead of the sizes")
     p.add_argument("--text-format", default="", help="with --models: decode to this format (br, ar, LLLDDDD,...)")
+    p.add_argument("--decoder", default="greedy", choices=["auto", "greedy", "beam"], help="(default greedy)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     charset = Charset("0123456789abcdefghijklmnopqrstuvwxyz")
@@ -63,7 +66,8 @@ def main(argv=None) -> int:
         for name in a.models:
             results = []
             for batch in (1, 64):
-                rec = Recognizer.load(name, RecognizerSettings(batch_size=batch, text_format=a.text_format), a.device)
+                rec = Recognizer.load(name, RecognizerSettings(batch_size=batch, text_format=a.text_format,
+                                                                    decoder=a.decoder), a.device)
                 results.append(crops_per_second(rec, crops, batch, a.seconds))
             print(f"| {name} | {rec.cfg.width}x{rec.cfg.height} {rec.cfg.resize} | "
                   f"{count_parameters(rec.model) / 1e6:.2f} M | {results[0]:.0f} | {results[1]:.0f} |")
@@ -72,7 +76,7 @@ def main(argv=None) -> int:
         model = CRNN(RecognizerConfig.from_size(size, rnn=a.rnn), charset.num_classes)
         results = []
         for batch in (1, 64):
-            rec = Recognizer(model, charset, RecognizerSettings(batch_size=batch), device=a.device)
+            rec = Recognizer(model, charset, RecognizerSettings(batch_size=batch, decoder=a.decoder), device=a.device)
             results.append(crops_per_second(rec, crops, batch, a.seconds))
         params = count_parameters(model)
         print(f"| {size} | {a.rnn} | {params / 1e6:.2f} M | {params * 4 / 2**20:.1f} | "
