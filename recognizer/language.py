@@ -32,6 +32,7 @@ SHIPPED = WEIGHTS_DIR / "latin.lm.gz"  # letters of English words and of eight o
 START, END = "\x02", "\x03"  # never in a charset: the charsets hold printable characters only
 FORMAT = 1
 UNSEEN = 50  # room in the uniform floor for characters the counts never saw
+CACHE_SIZE = 1_000_000  # probabilities remembered (about 150 MB at most)
 
 
 def letter_runs(text: str) -> list[str]:
@@ -90,6 +91,8 @@ class CharNGram:
         """log P(c | the last order - 1 characters of context), c a lower-case letter or END."""
         key = (context, c)
         if key not in self._cache:
+            if len(self._cache) >= CACHE_SIZE:  # a long-running service must not grow without end
+                self._cache.clear()
             p = self._floor
             for n in range(len(context) + 1):  # shortest context first, each interpolating the one below it
                 h = context[len(context) - n :]
