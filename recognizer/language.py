@@ -114,16 +114,12 @@ class CharNGram:
         try:
             with gzip.open(path, "rt", encoding="utf-8") as f:
                 header = json.loads(f.readline())
-                if header.get("kind") != "char-ngram" or header.get("format") != FORMAT:
-                    raise LanguageModelError(f"{path}: not a character n-gram file of format {FORMAT}")
-                counts = {}
-                for line in f:
-                    gram, _, n = line.rstrip("\n").rpartition("\t")
-                    counts[gram] = int(n)
-        except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError, ValueError) as e:
-            if isinstance(e, LanguageModelError):
-                raise
+                grams = [line.rstrip("\n").rpartition("\t") for line in f]
+            counts = {gram: int(n) for gram, _, n in grams}
+        except (OSError, EOFError, ValueError) as e:  # ValueError covers bad JSON, bad UTF-8 and bad counts
             raise LanguageModelError(f"{path}: cannot read a language model ({e})") from None
+        if not isinstance(header, dict) or header.get("kind") != "char-ngram" or header.get("format") != FORMAT:
+            raise LanguageModelError(f"{path}: not a character n-gram file of format {FORMAT}")
         return cls(int(header["order"]), counts, header.get("source", ""), Path(path).name)
 
 
