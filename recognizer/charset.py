@@ -228,8 +228,11 @@ def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune
             entry[2] += lm_weight * lm.end_log_prob(entry[3])
         # a word's crop holds a word: the model must not price a lone letter ("T", "a") out of existence
         beams = {p: entry for p, entry in beams.items() if p} or beams
-    labels = list(max(beams.items(), key=lambda kv: score(*kv))[0])
-    return _decoded(charset, labels, viterbi_char_probs(probs, labels))
+    labels = max(beams.items(), key=lambda kv: score(*kv))[0]
+    if lm and len(labels) == 1:  # one glyph alone says nothing of words: which one is the network's call (priced,
+        # a letter lost to the free digit or sign it resembles, T -> 1, a -> 9)
+        labels = max((kv for kv in beams.items() if len(kv[0]) == 1), key=lambda kv: _logsumexp(*kv[1][:2]))[0]
+    return _decoded(charset, list(labels), viterbi_char_probs(probs, list(labels)))
 
 
 # Character classes of a format pattern: one letter per character of the text.

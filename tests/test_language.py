@@ -127,3 +127,14 @@ def test_with_the_language_model_a_faint_lone_letter_is_still_read():
     assert beam_decode(probs, charset).text == ""  # the blank path is the more probable one
     lm = CharNGram.fit(["cat", "bat", "tab"], order=3)
     assert beam_decode(probs, charset, language_model=lm, lm_weight=0.4, length_bonus=0.75).text == "t"
+
+
+def test_a_lone_glyph_is_the_networks_call_not_the_language_models():
+    charset = Charset("1act")
+    probs = _frames([{"t": 0.5, "1": 0.45}, {}], charset)  # a T the network slightly prefers to a 1
+    lm = CharNGram.fit(["cat", "act"], order=3)  # a t alone is unlikely; digits cost nothing
+    assert beam_decode(probs, charset, language_model=lm, lm_weight=1.0).text == "t"
+    # the choice between one glyph and more is still weighed: "ca" beats a faint "c" followed by nothing
+    probs = _frames([{"c": 0.9}, {}, {"a": 0.45}, {}], charset)
+    assert beam_decode(probs, charset).text == "c"
+    assert beam_decode(probs, charset, language_model=lm, lm_weight=1.0, length_bonus=1.0).text == "ca"
