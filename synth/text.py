@@ -162,6 +162,29 @@ def random_text(rng: np.random.Generator, words: tuple[str, ...], foreign: tuple
     return word[:MAX_LEN]
 
 
+# The commonest short words of English text and signs: a uniform draw from a word list almost never gives them,
+# while a third of the words in scene photos have one to three characters.
+SHORT_WORDS = tuple("""a I an as at be by do go he if in is it me my no of on or so to up us we am oh ok
+the and for you not are but all any can had her was one our out day get has him his how man new now old see
+two way who boy did its let put say she too use yes off end big per via bar car sun top hot eat men run
+job box buy sit pay win red six ten fax tel inn pub spa gym zoo ave""".split())
+SHORT_SIGNS = "&@#$%!?+*/-=:()"
+
+
+def short_text(rng: np.random.Generator) -> str:
+    """One to three characters as scenes show them alone: a letter, a digit, a sign, or a common short word."""
+    kind = rng.random()
+    if kind < 0.35:
+        return "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[int(rng.integers(52))]
+    if kind < 0.5:
+        return _digits(rng, int(rng.integers(1, 3)))
+    if kind < 0.58:
+        return SHORT_SIGNS[int(rng.integers(len(SHORT_SIGNS)))]
+    word = SHORT_WORDS[int(rng.integers(len(SHORT_WORDS)))]
+    case = rng.random()
+    return word.lower() if case < 0.45 else word.upper() if case < 0.75 else word.capitalize()
+
+
 def pick_font(rng: np.random.Generator, res: Resources, text: str, tries: int = 30) -> int | None:
     """The index of a random font that draws every character of ``text``; None when ``tries`` fonts do not."""
     need = set(text)

@@ -23,27 +23,31 @@ import cv2
 import numpy as np
 
 from synth.text import (generator_arguments, DEFAULT_FONT_DIRS, DEFAULT_PHOTO_DIRS, DEFAULT_WORDS, OUT_HEIGHT, load_resources, pick_font,
-                        random_text, render, render_plain, run_jobs, worker_resources)
+                        random_text, render, short_text, render_plain, run_jobs, worker_resources)
 
 
 def make_one(args) -> tuple[str, str]:
-    index, out, seed, plain = args
+    index, out, seed, plain, short = args
     rng = np.random.default_rng([seed, index])
     res = worker_resources()
-    while True:  # a text some font can draw whole
-        text = random_text(rng, res.words, res.foreign)
+    while True:  # a text some font draws whole, and visibly (a thin font's lone '-' can vanish when warped)
+        text = short_text(rng) if short and rng.random() < short else random_text(rng, res.words, res.foreign)
         font = pick_font(rng, res, text)
-        if font is not None:
+        if font is None:
+            continue
+        if plain:
+            img = render_plain(text, res.fonts[font])
             break
-    if plain:
-        img = render_plain(text, res.fonts[font])
-    else:
         context = None
         if rng.random() < 0.2:  # neighbours on the line, partly inside a loose crop
             context = (random_text(rng, res.words), random_text(rng, res.words))
             if res.glyphs and not set("".join(context)) <= res.glyphs[font]:
                 context = None
-        img = render(text, res.fonts[font], res.photos, rng, context)
+        try:
+            img = render(text, res.fonts[font], res.photos, rng, context)
+            break
+        except ValueError:  # nothing visible was drawn: draw another text
+            continue
     if img.shape[0] > OUT_HEIGHT:
         scale = OUT_HEIGHT / img.shape[0]
         img = cv2.resize(img, (max(1, round(img.shape[1] * scale)), OUT_HEIGHT), interpolation=cv2.INTER_AREA)
@@ -58,17 +62,22 @@ def main(argv=None) -> int:
     p.add_argument("--words", default=DEFAULT_WORDS, help=f"word list, one per line (default {DEFAULT_WORDS})")
     p.add_argument("--fonts", nargs="+", default=DEFAULT_FONT_DIRS, help="folders searched for .ttf/.otf")
     p.add_argument("--photos", nargs="+", default=DEFAULT_PHOTO_DIRS, help="folders searched for photographs")
+    p.add_argument("--short", type=float, default=0.0, metavar="SHARE",
+                   help="share of texts of one to three characters: a letter, digit, sign or common short word "
+                        "(default 0: the word stream alone gives 2 %%)")
     p.add_argument("--plain", action="store_true", help="no distortions: black text on white (to check labels)")
     a = p.parse_args(argv)
     if a.count < 1:
         p.error("--count must be at least 1")
+    if not 0 <= a.short <= 1:
+        p.error("--short must be between 0 and 1")
     res = load_resources(a.words, a.fonts, a.photos)
     print(f"{len(res.words)} words, {sum(map(len, res.foreign))} foreign words in {len(res.foreign)} languages, "
           f"{len(res.fonts)} fonts, {len(res.photos)} photos",
           file=sys.stderr)
     out = Path(a.out)
     (out / "images").mkdir(parents=True, exist_ok=True)
-    jobs = [(i, str(out), a.seed, a.plain) for i in range(a.count)]
+    jobs = [(i, str(out), a.seed, a.plain, a.short) for i in range(a.count)]
     rows = run_jobs(make_one, jobs, res, a.workers, "words", chunksize=64)
     with open(out / "labels.tsv", "w", encoding="utf-8") as f:
         f.writelines(f"{name}\t{text}\n" for name, text in rows)
