@@ -165,8 +165,7 @@ def _logsumexp(a: float, b: float) -> float:
         return b
     if b == -math.inf:
         return a
-    m = max(a, b)
-    return m + math.log(math.exp(a - m) + math.exp(b - m))
+    return a + math.log1p(math.exp(b - a)) if a >= b else b + math.log1p(math.exp(a - b))
 
 
 def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune: float = 1e-3, *,
@@ -182,56 +181,67 @@ def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune
     if beam_width < 1:
         raise ValueError(f"beam_width must be >= 1, got {beam_width}")
     lm = language_model
+    lse, neg = _logsumexp, -math.inf
     logp = np.log(np.maximum(probs, 1e-30))
-    neg = -math.inf
-    # prefix -> [log P(prefix, ending in blank), log P(prefix, ending in its last label), LM score, LM context]
-    beams: dict[tuple[int, ...], list] = {(): [0.0, neg, 0.0, lm.start() if lm else ""]}
+    extend = probs >= prune
+    extend[:, BLANK] = False
+    fused: dict[tuple[str, int], tuple[float, str]] = {}  # (LM context, label) -> (score change, next context)
 
-    def score(prefix, entry) -> float:
-        return _logsumexp(entry[0], entry[1]) + entry[2]
+    def lm_step(context: str, k: int) -> tuple[float, str]:
+        if (context, k) not in fused:
+            char = charset.chars[k - 1]
+            lp, next_context = lm.step(context, char)
+            fused[context, k] = (lm_weight * lp + (length_bonus if char.isalpha() else 0.0), next_context)
+        return fused[context, k]
 
+    # prefix -> (log P(prefix, ending in blank), log P(prefix, ending in its last label), LM score, LM context);
+    # plain floats throughout: numpy scalars would make this loop several times slower
+    beams: dict[tuple[int, ...], tuple] = {(): (0.0, neg, 0.0, lm.start() if lm else "")}
     for t in range(probs.shape[0]):
-        candidates = [int(k) for k in np.flatnonzero(probs[t] >= prune) if k != BLANK]
-        row = logp[t]
+        candidates = np.flatnonzero(extend[t]).tolist()
+        row = logp[t].tolist()
+        blank = row[BLANK]
         if not candidates:  # a frame of blank: no prefix is born, so every one stays (exactly what the loop does)
-            beams = {p: [_logsumexp(pb, pnb) + row[BLANK], pnb + row[p[-1]] if p else neg, lm_lp, ctx]
+            beams = {p: (lse(pb, pnb) + blank, pnb + row[p[-1]] if p else neg, lm_lp, ctx)
                      for p, (pb, pnb, lm_lp, ctx) in beams.items()}
             continue
         nxt: dict[tuple[int, ...], list] = {}
-
-        def add(prefix, blank_lp, label_lp, lm_lp, context):
-            cur = nxt.get(prefix)
-            if cur is None:
-                nxt[prefix] = [blank_lp, label_lp, lm_lp, context]
-            else:
-                cur[0] = _logsumexp(cur[0], blank_lp)
-                cur[1] = _logsumexp(cur[1], label_lp)
-
         for prefix, (pb, pnb, lm_lp, context) in beams.items():
-            total = _logsumexp(pb, pnb)
-            add(prefix, total + row[BLANK], neg, lm_lp, context)
-            if prefix:  # repeating the last label without a blank stays on the same prefix
-                add(prefix, neg, pnb + row[prefix[-1]], lm_lp, context)
+            total = lse(pb, pnb)
+            # the prefix stays: a blank, or its last label repeated without a blank between
+            stay = nxt.get(prefix)
+            if stay is None:
+                nxt[prefix] = stay = [total + blank, neg, lm_lp, context]
+            else:
+                stay[0] = lse(stay[0], total + blank)
+            if prefix:
+                stay[1] = lse(stay[1], pnb + row[prefix[-1]])
             for k in candidates:
-                char_lp, next_context = lm_lp, context
                 if lm:
-                    char = charset.chars[k - 1]
-                    lp, next_context = lm.step(context, char)
-                    char_lp += lm_weight * lp + (length_bonus if char.isalpha() else 0.0)
-                if prefix and k == prefix[-1]:  # a repeat needs a blank in between
-                    add(prefix + (k,), neg, pb + row[k], char_lp, next_context)
+                    change, next_context = lm_step(context, k)
+                    char_lp = lm_lp + change
                 else:
-                    add(prefix + (k,), neg, total + row[k], char_lp, next_context)
-        beams = dict(sorted(nxt.items(), key=lambda kv: score(*kv), reverse=True)[:beam_width])
+                    char_lp, next_context = lm_lp, context
+                grown = prefix + (k,)
+                label_lp = (pb if prefix and k == prefix[-1] else total) + row[k]  # a repeat needs a blank between
+                cur = nxt.get(grown)
+                if cur is None:
+                    nxt[grown] = [neg, label_lp, char_lp, next_context]
+                else:
+                    cur[1] = lse(cur[1], label_lp)
+        ranked = sorted(nxt.items(), key=lambda kv: lse(kv[1][0], kv[1][1]) + kv[1][2], reverse=True)
+        beams = {p: tuple(entry) for p, entry in ranked[:beam_width]}
     if lm:
-        for entry in beams.values():
-            entry[2] += lm_weight * lm.end_log_prob(entry[3])
+        beams = {p: (pb, pnb, lm_lp + lm_weight * lm.end_log_prob(ctx), ctx) for p, (pb, pnb, lm_lp, ctx) in beams.items()}
         # a word's crop holds a word: the model must not price a lone letter ("T", "a") out of existence
         beams = {p: entry for p, entry in beams.items() if p} or beams
-    labels = max(beams.items(), key=lambda kv: score(*kv))[0]
+    labels = max(beams.items(), key=lambda kv: lse(kv[1][0], kv[1][1]) + kv[1][2])[0]
     if lm and len(labels) == 1:  # one glyph alone says nothing of words: which one is the network's call (priced,
         # a letter lost to the free digit or sign it resembles, T -> 1, a -> 9)
-        labels = max((kv for kv in beams.items() if len(kv[0]) == 1), key=lambda kv: _logsumexp(*kv[1][:2]))[0]
+        labels = max((kv for kv in beams.items() if len(kv[0]) == 1), key=lambda kv: lse(kv[1][0], kv[1][1]))[0]
+    best_path, path_probs = _path_char_probs(probs, probs.argmax(axis=1))
+    if list(labels) == best_path:  # the reading is the best path's: its maxima are the Viterbi ones, no search
+        return _decoded(charset, best_path, path_probs)
     return _decoded(charset, list(labels), viterbi_char_probs(probs, list(labels)))
 
 
