@@ -169,14 +169,15 @@ def _logsumexp(a: float, b: float) -> float:
 
 
 def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune: float = 1e-3, *,
-                language_model=None, lm_weight: float = 0.0, length_bonus: float = 0.0) -> Decoded:
+                language_model=None, lm_weight: float = 0.0, length_bonus: float = 0.0,
+                word_bonus: float = 0.0) -> Decoded:
     """CTC prefix beam search over one (T, K) probability matrix.
 
     Keeps the ``beam_width`` best prefixes, summing over all alignments of each; characters below ``prune``
     probability on a frame are not extended there (they cannot win a beam). With a ``language_model``
     (``recognizer.language.CharNGram``) a prefix scores log P_ctc + lm_weight * log P_lm + length_bonus * letters
     (shallow fusion; the bonus offsets the model's price on every letter), and a finished reading also pays the
-    model's price for ending there.
+    model's price for ending there and gains ``word_bonus`` for each whole word of the model's lexicon it holds.
     """
     if beam_width < 1:
         raise ValueError(f"beam_width must be >= 1, got {beam_width}")
@@ -232,7 +233,9 @@ def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune
         ranked = sorted(nxt.items(), key=lambda kv: lse(kv[1][0], kv[1][1]) + kv[1][2], reverse=True)
         beams = {p: tuple(entry) for p, entry in ranked[:beam_width]}
     if lm:
-        beams = {p: (pb, pnb, lm_lp + lm_weight * lm.end_log_prob(ctx), ctx) for p, (pb, pnb, lm_lp, ctx) in beams.items()}
+        beams = {p: (pb, pnb, lm_lp + lm_weight * lm.end_log_prob(ctx)
+                     + word_bonus * lm.known_words(charset.indices_to_text(p)), ctx)
+                 for p, (pb, pnb, lm_lp, ctx) in beams.items()}
         # a word's crop holds a word: the model must not price a lone letter ("T", "a") out of existence
         beams = {p: entry for p, entry in beams.items() if p} or beams
     labels = max(beams.items(), key=lambda kv: lse(kv[1][0], kv[1][1]) + kv[1][2])[0]

@@ -90,6 +90,7 @@ class RecognizerSettings:
     language_model: str = "auto"  # auto: the shipped word model for readers of the `latin` charset; none; or a file
     lm_weight: float = 0.4  # how much the language model counts against the network in beam search
     length_bonus: float = 0.75  # per character, offsetting the language model's price on each one
+    word_bonus: float = 1.5  # per whole word of the language model's lexicon in a reading
     min_confidence: float = 0.5  # readings below this are dropped (0.5 beat 0 and 0.3 end to end)
     batch_size: int = 64  # crops per forward pass
     text_format: str = ""  # readings must fit: a plate format (br, ar) or patterns such as LLLDDDD,LLLDLDD
@@ -99,7 +100,7 @@ class RecognizerSettings:
         _check(self.decoder in DECODERS, "decoder", "auto, greedy or beam", self.decoder)
         _check(isinstance(self.language_model, str) and self.language_model != "", "language_model",
                "auto, none or a file path", self.language_model)
-        for key in ("lm_weight", "length_bonus"):
+        for key in ("lm_weight", "length_bonus", "word_bonus"):
             value = getattr(self, key)
             _check(type(value) in (int, float) and value >= 0, key, "a number >= 0", value)
         _check(type(self.beam_width) is int and self.beam_width >= 1, "beam_width", "an integer >= 1", self.beam_width)

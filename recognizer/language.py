@@ -11,8 +11,10 @@ Witten-Bell interpolated:
     P(c | h) = (count(h c) + types(h) * P(c | h minus its first character)) / (count(h) + types(h))
 
 where ``types(h)`` is how many different characters followed ``h``; below the shortest context, a uniform share
-of the characters seen plus ``UNSEEN`` more. A file holds the counts of every n-gram (a gzipped text file: a
-JSON header line, then ``ngram<TAB>count`` lines); pure Python, no torch.
+of the characters seen plus ``UNSEEN`` more. Six characters of context cannot tell a word from a plausible
+string, so the model also holds a lexicon (lower-case words of two letters or more) that the decoder rewards
+whole words of. A file holds the counts of every n-gram and the lexicon (a gzipped text file: a JSON header line,
+then ``ngram<TAB>count`` lines, then one word a line); pure Python, no torch.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from .config import WEIGHTS_DIR
 SHIPPED = WEIGHTS_DIR / "latin.lm.gz"  # letters of English words and of eight other languages (MODELS.md)
 
 START, END = "\x02", "\x03"  # never in a charset: the charsets hold printable characters only
-FORMAT = 1
+FORMAT = 2  # 1: counts only, no lexicon (still read)
 UNSEEN = 50  # room in the uniform floor for characters the counts never saw
 CACHE_SIZE = 1_000_000  # probabilities remembered (about 150 MB at most)
 
@@ -47,10 +49,11 @@ class LanguageModelError(ValueError):
 class CharNGram:
     """Counts of character n-grams of orders 1 to ``order`` and the interpolated probabilities they give."""
 
-    def __init__(self, order: int, counts: dict[str, int], source: str = "", name: str = "in memory"):
+    def __init__(self, order: int, counts: dict[str, int], source: str = "", name: str = "in memory",
+                 lexicon: frozenset[str] = frozenset()):
         if order < 1:
             raise ValueError(f"order must be >= 1, got {order}")
-        self.order, self.counts, self.source, self.name = order, counts, source, name
+        self.order, self.counts, self.source, self.name, self.lexicon = order, counts, source, name, lexicon
         self._context: dict[str, list[int]] = {}  # context -> [count of the context, types after it]
         for gram, n in counts.items():
             entry = self._context.setdefault(gram[:-1], [0, 0])
@@ -60,7 +63,8 @@ class CharNGram:
         self._cache: dict[tuple[str, str], float] = {}
 
     @classmethod
-    def fit(cls, words, order: int = 6, source: str = "") -> "CharNGram":
+    def fit(cls, words, order: int = 6, source: str = "", lexicon=()) -> "CharNGram":
+        """Counts the letter runs of ``words``; ``lexicon``: the words whole readings of are rewarded."""
         counts: Counter = Counter()
         pad = START * (order - 1)
         for run in (run for text in words for run in letter_runs(text)):
@@ -68,7 +72,12 @@ class CharNGram:
             for i in range(order - 1, len(s)):
                 for n in range(order):
                     counts[s[i - n : i + 1]] += 1
-        return cls(order, dict(counts), source)
+        return cls(order, dict(counts), source, lexicon=frozenset(w for w in map(str.lower, lexicon)
+                                                                   if len(w) >= 2 and letter_runs(w) == [w]))
+
+    def known_words(self, text: str) -> int:
+        """How many of the runs of letters of ``text`` are words of the lexicon ("SALE-50%" -> 1)."""
+        return sum(1 for run in letter_runs(text) if run in self.lexicon) if self.lexicon else 0
 
     def start(self) -> str:
         """The context before a word's first letter."""
@@ -104,23 +113,26 @@ class CharNGram:
         return self._cache[key]
 
     def save(self, path: str | Path) -> None:
-        header = {"format": FORMAT, "kind": "char-ngram", "order": self.order, "source": self.source}
+        header = {"format": FORMAT, "kind": "char-ngram", "order": self.order, "source": self.source,
+                  "lexicon": len(self.lexicon)}
         with gzip.open(path, "wt", encoding="utf-8") as f:
             f.write(json.dumps(header) + "\n")
             f.writelines(f"{gram}\t{n}\n" for gram, n in sorted(self.counts.items()))
+            f.writelines(f"{word}\n" for word in sorted(self.lexicon))
 
     @classmethod
     def load(cls, path: str | Path) -> "CharNGram":
         try:
             with gzip.open(path, "rt", encoding="utf-8") as f:
                 header = json.loads(f.readline())
-                grams = [line.rstrip("\n").rpartition("\t") for line in f]
-            counts = {gram: int(n) for gram, _, n in grams}
+                lines = [line.rstrip("\n").rpartition("\t") for line in f]
+            counts = {gram: int(n) for gram, tab, n in lines if tab}  # a word of the lexicon has no tab
+            lexicon = frozenset(word for _, tab, word in lines if not tab)
         except (OSError, EOFError, ValueError) as e:  # ValueError covers bad JSON, bad UTF-8 and bad counts
             raise LanguageModelError(f"{path}: cannot read a language model ({e})") from None
-        if not isinstance(header, dict) or header.get("kind") != "char-ngram" or header.get("format") != FORMAT:
-            raise LanguageModelError(f"{path}: not a character n-gram file of format {FORMAT}")
-        return cls(int(header["order"]), counts, header.get("source", ""), Path(path).name)
+        if not isinstance(header, dict) or header.get("kind") != "char-ngram" or header.get("format") not in (1, FORMAT):
+            raise LanguageModelError(f"{path}: not a character n-gram file of format 1 or {FORMAT}")
+        return cls(int(header["order"]), counts, header.get("source", ""), Path(path).name, lexicon)
 
 
 @functools.lru_cache(maxsize=4)

@@ -54,7 +54,7 @@ class Reader:
             return f"best path fitting {s.text_format}"
         if self.language_model:
             return (f"beam {s.beam_width} with the language model {self.language_model.name} "
-                    f"(weight {s.lm_weight}, length bonus {s.length_bonus})")
+                    f"(weight {s.lm_weight}, length bonus {s.length_bonus}, word bonus {s.word_bonus})")
         return f"beam {s.beam_width}" if s.decoder == "beam" else "greedy"
 
     def decode(self, probs: np.ndarray) -> Decoded:
@@ -63,7 +63,7 @@ class Reader:
             return pattern_decode(probs, self.charset, format_patterns(s.text_format))
         if lm := self.language_model:
             return beam_decode(probs, self.charset, s.beam_width, language_model=lm, lm_weight=s.lm_weight,
-                               length_bonus=s.length_bonus)
+                               length_bonus=s.length_bonus, word_bonus=s.word_bonus)
         if s.decoder == "beam":
             return beam_decode(probs, self.charset, s.beam_width)
         return greedy_decode(probs, self.charset)

@@ -47,11 +47,28 @@ def test_probabilities_of_the_next_character_sum_below_one_leaving_room_for_unse
 
 
 def test_save_and_load_give_the_same_model(tmp_path):
-    lm = CharNGram.fit(["street", "station", "€12,50"], order=5, source="hand")
+    lm = CharNGram.fit(["street", "station", "€12,50"], order=5, source="hand", lexicon=["Street", "to"])
     lm.save(tmp_path / "m.lm.gz")
     back = CharNGram.load(tmp_path / "m.lm.gz")
     assert (back.order, back.counts, back.source, back.name) == (5, lm.counts, "hand", "m.lm.gz")
     assert back.step("stre", "E") == lm.step("stre", "e")
+    assert back.lexicon == {"street", "to"}
+
+
+def test_a_file_of_the_first_format_loads_without_a_lexicon(tmp_path):
+    with gzip.open(tmp_path / "old.lm.gz", "wt") as f:
+        f.write('{"format": 1, "kind": "char-ngram", "order": 2, "source": ""}\n' + "a\t3\n" + START + "a\t3\n")
+    old = CharNGram.load(tmp_path / "old.lm.gz")
+    assert old.counts == {"a": 3, START + "a": 3} and old.lexicon == frozenset()
+    assert old.known_words("aa a") == 0
+
+
+def test_the_lexicon_holds_lower_case_words_of_two_letters_or_more_and_counts_whole_runs():
+    lm = CharNGram.fit(["cat"], order=3, lexicon=["Cat", "a", "on", "x-ray", "café"])
+    assert lm.lexicon == {"cat", "on", "café"}  # "a": one letter; "x-ray": not one run of letters
+    assert lm.known_words("CAT-ON 24") == 2
+    assert lm.known_words("cats on") == 1  # a run counts whole or not at all
+    assert lm.known_words("Café!") == 1 and lm.known_words("") == 0
 
 
 def test_a_file_that_is_not_a_language_model_is_an_error_naming_it(tmp_path):
@@ -138,3 +155,11 @@ def test_a_lone_glyph_is_the_networks_call_not_the_language_models():
     probs = _frames([{"c": 0.9}, {}, {"a": 0.45}, {}], charset)
     assert beam_decode(probs, charset).text == "c"
     assert beam_decode(probs, charset, language_model=lm, lm_weight=1.0, length_bonus=1.0).text == "ca"
+
+
+def test_a_whole_word_of_the_lexicon_is_rewarded():
+    charset = Charset("acet")
+    probs = _frames([{"c": 0.95}, {}, {"a": 0.5, "e": 0.45}, {}, {"t": 0.95}, {}], charset)
+    lm = CharNGram.fit(["cat", "cet"], order=3, lexicon=["cet"])  # both spelt alike often; only one a word
+    assert beam_decode(probs, charset, language_model=lm, lm_weight=0.4).text == "cat"
+    assert beam_decode(probs, charset, language_model=lm, lm_weight=0.4, word_bonus=1.0).text == "cet"

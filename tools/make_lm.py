@@ -6,7 +6,8 @@
 Counts the character n-grams of words drawn as the synthetic word engine draws its labels
 (``synth.text.random_text``: Debian's wamerican words in lower, Title and UPPER case, accented words of eight
 other languages, numbers, prices, dates, codes, addresses), so the model knows what the `words` reader was
-taught to read; --no-mix counts the word list alone, each word once. A seed gives the same file.
+taught to read; --no-mix counts the word list alone, each word once. The word list's words of two letters or more
+are the model's lexicon too: the decoder rewards readings that spell them whole. A seed gives the same file.
 Needs (Debian): wamerican and the w* lists of the other languages (README: "Synthetic words").
 """
 from __future__ import annotations
@@ -42,9 +43,10 @@ def main(argv=None) -> int:
         texts = [random_text(rng, words, foreign) for _ in range(a.count)]
         source = (f"{a.count} words drawn by synth.text.random_text (seed {a.seed}) from {a.words} and "
                   f"{len(foreign)} other languages' lists")
-    lm = CharNGram.fit(texts, a.order, source)
+    lm = CharNGram.fit(texts, a.order, source, lexicon=words)
     lm.save(a.out)
     print(f"wrote {a.out}: order {a.order}, {len(lm.counts):,} n-grams from {len(texts):,} words, "
+          f"a lexicon of {len(lm.lexicon):,} words, "
           f"{Path(a.out).stat().st_size / 1e6:.1f} MB, {time.perf_counter() - start:.0f} s")
     return 0
 
