@@ -41,6 +41,17 @@ def test_generator_is_deterministic_and_respects_the_charset(tmp_path, word_args
         assert Image.open(s.path).height <= synth_text.OUT_HEIGHT
 
 
+def test_short_texts_are_one_to_three_characters_of_the_charset(tmp_path, word_args):
+    rng = np.random.default_rng(0)
+    texts = [synth_text.short_text(rng) for _ in range(400)]
+    assert all(1 <= len(t) <= 3 and set(t) <= set(synth_text.WORDS_CHARSET) for t in texts)
+    assert sum(len(t) == 1 for t in texts) > 120  # letters, digits and signs alone: the word list's blind spot
+    make_words.main(["--out", str(tmp_path / "s"), "-n", "20", "--seed", "1", "--short", "1"] + word_args)
+    assert all(len(s.text) <= 3 for s in read_folder(tmp_path / "s"))
+    with pytest.raises(SystemExit):
+        make_words.main(["--out", str(tmp_path / "t"), "-n", "1", "--short", "2"] + word_args)
+
+
 def test_word_list_keeps_plain_ascii_words(word_args):
     assert synth_text.load_words(word_args[1]) == ("Banana", "apple", "kiwi")
 
