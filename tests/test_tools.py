@@ -183,3 +183,35 @@ def test_plate_split_keeps_each_plate_on_one_side(tmp_path):
     split.write_text("BBB2222\nCCC3333\n")  # the committed split wins over a new draw
     assert prepare_plates.main(args) == 0
     assert {s.text for s in read_folder(tmp_path / "out" / "val-br")} == {"BBB2222", "CCC3333"}
+
+
+def test_average_weights_is_the_weighted_mean_of_one_lineage(tmp_path, capsys):
+    import torch
+
+    import average_weights
+    from engine.checkpoint import save_atomic
+    from recognizer.charset import Charset
+    from recognizer.checkpoint import build_model, make_checkpoint, read_checkpoint
+    from recognizer.config import RecognizerConfig
+    from recognizer.model import CRNN
+
+    charset, cfg = Charset("ab"), RecognizerConfig(width_mult=0.25, hidden=16)
+    paths = []
+    for i in range(2):
+        torch.manual_seed(i)
+        save_atomic(make_checkpoint(CRNN(cfg, charset.num_classes), charset, {"steps": 10 * i}), tmp_path / f"{i}.pt")
+        paths.append(str(tmp_path / f"{i}.pt"))
+    assert average_weights.main(paths + ["--weights", "0.75", "0.25", "--out", str(tmp_path / "soup.pt")]) == 0
+    a, b, soup = (read_checkpoint(p) for p in paths + [str(tmp_path / "soup.pt")])
+    key = "head.weight"
+    assert torch.allclose(soup["state_dict"][key], 0.75 * a["state_dict"][key] + 0.25 * b["state_dict"][key])
+    counts = [k for k in soup["state_dict"] if k.endswith("num_batches_tracked")]
+    assert counts and all(soup["state_dict"][k].dtype == torch.long for k in counts)
+    assert [p["steps"] for p in soup["summary"]["parts"]] == [0, 10]
+    build_model(soup)  # a checkpoint like any other
+    other = make_checkpoint(CRNN(RecognizerConfig(width_mult=0.25, hidden=8), charset.num_classes), charset)
+    save_atomic(other, tmp_path / "other.pt")
+    assert average_weights.main([paths[0], str(tmp_path / "other.pt"), "--out", str(tmp_path / "x.pt")]) == 1
+    assert "other.pt: its network or charset differs" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        average_weights.main(paths + ["--weights", "0.5", "0.6", "--out", str(tmp_path / "x.pt")])
