@@ -28,6 +28,7 @@ def test_defaults():
     assert cfg.device == "auto"
     assert (cfg.recognizer.model, cfg.recognizer.decoder, cfg.recognizer.beam_width) == ("words", "auto", 10)
     assert (cfg.recognizer.language_model, cfg.recognizer.lm_weight, cfg.recognizer.length_bonus) == ("auto", 0.4, 0.75)
+    assert cfg.recognizer.word_bonus == 1.5
 
 
 def test_user_file_overrides_a_subset_and_flags_override_the_file(tmp_path):

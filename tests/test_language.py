@@ -118,6 +118,8 @@ def test_auto_gives_the_shipped_model_to_readers_of_words_only(tmp_path):
 def test_settings_reject_a_negative_weight_and_an_unknown_decoder():
     with pytest.raises(ValueError, match="lm_weight: expected a number >= 0"):
         RecognizerSettings(lm_weight=-1)
+    with pytest.raises(ValueError, match="word_bonus: expected a number >= 0"):
+        RecognizerSettings(word_bonus="lots")
     with pytest.raises(ValueError, match="decoder: expected auto, greedy or beam"):
         RecognizerSettings(decoder="lm")
 
