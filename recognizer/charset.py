@@ -188,6 +188,10 @@ def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune
     extend[:, BLANK] = False
     fused: dict[tuple[str, int], tuple[float, str]] = {}  # (LM context, label) -> (score change, next context)
 
+    def score(item) -> float:  # a (prefix, entry) pair's total: the network's, plus the language model's
+        entry = item[1]
+        return lse(entry[0], entry[1]) + entry[2]
+
     def lm_step(context: str, k: int) -> tuple[float, str]:
         if (context, k) not in fused:
             char = charset.chars[k - 1]
@@ -230,7 +234,7 @@ def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune
                     nxt[grown] = [neg, label_lp, char_lp, next_context]
                 else:
                     cur[1] = lse(cur[1], label_lp)
-        ranked = sorted(nxt.items(), key=lambda kv: lse(kv[1][0], kv[1][1]) + kv[1][2], reverse=True)
+        ranked = sorted(nxt.items(), key=score, reverse=True)
         beams = {p: tuple(entry) for p, entry in ranked[:beam_width]}
     if lm:
         beams = {p: (pb, pnb, lm_lp + lm_weight * lm.end_log_prob(ctx)
@@ -238,7 +242,7 @@ def beam_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10, prune
                  for p, (pb, pnb, lm_lp, ctx) in beams.items()}
         # a word's crop holds a word: the model must not price a lone letter ("T", "a") out of existence
         beams = {p: entry for p, entry in beams.items() if p} or beams
-    labels = max(beams.items(), key=lambda kv: lse(kv[1][0], kv[1][1]) + kv[1][2])[0]
+    labels = max(beams.items(), key=score)[0]
     if lm and len(labels) == 1:  # one glyph alone says nothing of words: which one is the network's call (priced,
         # a letter lost to the free digit or sign it resembles, T -> 1, a -> 9)
         labels = max((kv for kv in beams.items() if len(kv[0]) == 1), key=lambda kv: lse(kv[1][0], kv[1][1]))[0]
