@@ -37,6 +37,7 @@ class Resources:
     photos: tuple[str, ...]
     foreign: tuple[tuple[str, ...], ...] = ()  # per other language, its words that hold a letter beyond ASCII
     glyphs: tuple[frozenset, ...] = ()  # per font, the characters it draws (empty: all of WORDS_CHARSET)
+    caps: tuple[bool, ...] = ()  # per font, whether it draws lower-case letters as capitals (see caps_only)
 
 
 def load_words(path: str) -> tuple[str, ...]:
@@ -77,6 +78,18 @@ def font_glyphs(path: str) -> frozenset:
     except Exception:  # a font fontTools cannot parse: trust it with ASCII only
         return frozenset(c for c in WORDS_CHARSET if c.isascii())
     return frozenset(c for c in WORDS_CHARSET if ord(c) in cmap)
+
+
+def caps_only(path: str) -> bool:
+    """Faces that draw each lower-case letter as its capital (Bebas Neue): what they draw reads upper-case, so
+    the label must too (a page in one such face once made half of a validation set's misreads)."""
+    font = ImageFont.truetype(path, 32)
+    return all(bytes(font.getmask(c)) == bytes(font.getmask(c.upper())) for c in "abdegr")
+
+
+def as_drawn(res: "Resources", font: int, text: str) -> str:
+    """``text`` as font number ``font`` draws it: upper-cased by a caps-only face."""
+    return text.upper() if res.caps and res.caps[font] else text
 
 
 # Faces that map Latin letters to other shapes (Greek, dingbats): they pass the test below but draw no words.
@@ -398,8 +411,13 @@ def load_resources(words: str, font_dirs: list[str], photo_dirs: list[str], quie
     if not photos and not quiet:
         print(f"warning: no photographs under {', '.join(photo_dirs)}: backgrounds will be flat and gradient "
               "fills only (install plasma-workspace-wallpapers, mate-backgrounds)", file=sys.stderr)
+    caps = tuple(caps_only(f) for f in fonts)
+    glyphs = [font_glyphs(f) for f in fonts]
+    # A caps-only face draws a lower-case letter only where it has the capital, one letter (not ß -> SS).
+    glyphs = [frozenset(c for c in g if not capital or (len(c.upper()) == 1 and c.upper() in g))
+              for g, capital in zip(glyphs, caps)]
     return Resources(load_words(words), tuple(fonts), tuple(photos), load_foreign_words(str(Path(words).parent)),
-                     tuple(font_glyphs(f) for f in fonts))
+                     tuple(glyphs), caps)
 
 
 

@@ -147,6 +147,40 @@ def test_foreign_words_keep_their_accents_and_fonts_must_draw_every_character(tm
     assert synth_text.pick_font(rng, res, "ζ") is None
 
 
+def caps_only_font(path):
+    """DroidSansMono with every lower-case letter mapped to its capital's glyph, as Bebas Neue draws."""
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(FONT)
+    for table in font["cmap"].tables:
+        for c in "abcdefghijklmnopqrstuvwxyz":
+            if ord(c.upper()) in table.cmap:
+                table.cmap[ord(c)] = table.cmap[ord(c.upper())]
+    font.save(str(path))
+    return path
+
+
+def test_a_caps_only_face_is_labelled_with_the_capitals_it_draws(tmp_path, word_args):
+    caps = str(caps_only_font(tmp_path / "fonts" / "caps.ttf"))
+    assert synth_text.caps_only(caps) and not synth_text.caps_only(FONT)
+    res = synth_text.load_resources(word_args[1], [str(tmp_path / "fonts")], [], quiet=True)
+    i = res.fonts.index(caps)
+    assert res.caps[i] and not res.caps[1 - i]
+    assert synth_text.as_drawn(res, i, "Kiwi") == "KIWI" and synth_text.as_drawn(res, 1 - i, "Kiwi") == "Kiwi"
+    make_words.main(["--out", str(tmp_path / "out"), "-n", "40", "--seed", "1", "--plain", *word_args])
+    rows = [line.split("\t") for line in (tmp_path / "out" / "labels.tsv").read_text().splitlines()]
+    drawn = [(text, cv2.imread(str(tmp_path / "out" / "images" / name))) for name, text in rows]
+    def drew(text, image, index):  # the face's drawing of the label is the image (saved as JPEG)
+        plain = synth_text.render_plain(text, res.fonts[index])
+        return plain.shape == image.shape and np.abs(plain.astype(int) - image).mean() < 2
+
+    lower = [(text, image) for text, image in drawn if text != text.upper()]
+    assert len(lower) >= 5
+    for text, image in lower:  # a label with small letters was drawn by the face that has them, never by caps
+        assert drew(text, image, 1 - i) and not drew(text, image, i), text
+    assert any(drew(text, image, i) for text, image in drawn)  # the caps face drew some (upper-case labels)
+
+
 def test_plate_generator_is_deterministic_and_labels_only_letters_and_digits(tmp_path):
     import make_plates
 

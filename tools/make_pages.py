@@ -63,6 +63,7 @@ class Page:
 
     def word(self, x: float, y: float, text: str, font, colour=None) -> float | None:
         """Draw ``text`` with its top-left at (x, y); its right edge, or None when it draws no ink."""
+        text = mw.as_drawn(self.res, self.res.fonts.index(font.path), text)
         left, top, right, bottom = self.draw.textbbox((x, y), text, font=font)
         if right <= left or bottom <= top:
             return None

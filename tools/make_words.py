@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 import cv2
 import numpy as np
 
-from synth.text import (generator_arguments, DEFAULT_FONT_DIRS, DEFAULT_PHOTO_DIRS, DEFAULT_WORDS, OUT_HEIGHT, load_resources, pick_font,
+from synth.text import (as_drawn, generator_arguments, DEFAULT_FONT_DIRS, DEFAULT_PHOTO_DIRS, DEFAULT_WORDS, OUT_HEIGHT, load_resources, pick_font,
                         random_text, render, short_text, render_plain, run_jobs, worker_resources)
 
 
@@ -35,6 +35,7 @@ def make_one(args) -> tuple[str, str]:
         font = pick_font(rng, res, text)
         if font is None:
             continue
+        text = as_drawn(res, font, text)
         if plain:
             img = render_plain(text, res.fonts[font])
             break
