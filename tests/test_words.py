@@ -170,6 +170,7 @@ def test_a_caps_only_face_is_labelled_with_the_capitals_it_draws(tmp_path, word_
     make_words.main(["--out", str(tmp_path / "out"), "-n", "40", "--seed", "1", "--plain", *word_args])
     rows = [line.split("\t") for line in (tmp_path / "out" / "labels.tsv").read_text().splitlines()]
     drawn = [(text, cv2.imread(str(tmp_path / "out" / "images" / name))) for name, text in rows]
+
     def drew(text, image, index):  # the face's drawing of the label is the image (saved as JPEG)
         plain = synth_text.render_plain(text, res.fonts[index])
         return plain.shape == image.shape and np.abs(plain.astype(int) - image).mean() < 2
