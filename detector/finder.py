@@ -79,15 +79,17 @@ class Finder:
         return Detections(np.asarray(quads, np.float32).reshape(-1, 4, 2), np.asarray(scores, np.float32))
 
     def is_page(self, found: Detections, image: np.ndarray | None = None) -> bool:
-        """A page of print, worth reading again enlarged (see ``DetectorSettings``): many small words; or, for an
-        image the first pass shrank, few words on what looks like paper (print so small that shrinking hid it)."""
+        """A page of print, worth reading again enlarged (see ``DetectorSettings``): many words that the first pass
+        saw small (their median height at its scale: a page the first pass shrank shows its words smaller than
+        they are); or, for an image the first pass shrank, few words on what looks like paper (print so small
+        that shrinking hid it)."""
         s = self.settings
         if not s.page_enlarge:
             return False
+        shrink = 1.0 if image is None else min(1.0, s.max_side / max(image.shape[:2]))
         if len(found.quads) < s.page_words:
-            return (image is not None and max(image.shape[:2]) > s.max_side
-                    and paper_share(image) >= PAPER_SHARE)
-        return float(np.median(word_heights(found))) < s.small_text
+            return shrink < 1 and paper_share(image) >= PAPER_SHARE
+        return float(np.median(word_heights(found))) * shrink < s.small_text
 
     def page_window(self, found: Detections, image: np.ndarray) -> tuple[int, int, int, int]:
         """The part of a page the enlarged pass reads, (x0, y0, x1, y1): the first pass's words with a margin of

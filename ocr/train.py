@@ -316,8 +316,9 @@ def train_recognizer(p, a, out: Path, run: dict | None, should_stop) -> int:
             line = (f"schedule: {steps} steps of {tcfg.batch_size}"
                     + (f" per fold ({len(splits)} folds)" if len(splits) > 1 else "")
                     + f", to fit {minutes:g} minutes at {speed:.0f} samples/s measured here, then moved to the run's "
-                      f"own pace; validation every {tcfg.val_every} steps; the decay starts early after "
-                      f"{tcfg.patience} without improvement")
+                      f"own pace; validation every {tcfg.val_every} steps; "
+                    + (f"the decay starts early after {tcfg.patience} validations without improvement"
+                       if tcfg.patience else "the decay starts on schedule (--patience 0)"))
             report.append(f"  {line}")
             print(f"  {line}", file=sys.stderr)
         tcfg = replace(tcfg, warmup_steps=min(tcfg.warmup_steps, tcfg.steps // 4))

@@ -254,19 +254,19 @@ class FakeFinder(Finder):
         return self.network(batch)
 
 
+def dots(batch):
+    """A 5 x 12 px word every 20 px across and down of a 160 x 96 input (40 small words), scaled with the input."""
+    _, _, h, w = batch.shape
+    f = w / 160
+    prob = np.zeros((batch.shape[0], h, w), np.float32)
+    for y in range(5, 96, 20):
+        for x in range(4, 160, 20):
+            prob[:, int(y * f) : int((y + 5) * f), int(x * f) : int((x + 12) * f)] = 0.9
+    return prob
+
+
 def test_pages_of_small_print_are_read_again_enlarged():
     """A first pass that finds many small words sends the image through again, enlarged, with the page unclip."""
-
-    def dots(batch):
-        """A 5 x 12 px word every 20 px across and down: at 1x, 40 small words in a 160 x 96 image."""
-        _, _, h, w = batch.shape
-        f = w / 160  # words scale with the image
-        prob = np.zeros((batch.shape[0], h, w), np.float32)
-        for y in range(5, 96, 20):
-            for x in range(4, 160, 20):
-                prob[:, int(y * f) : int((y + 5) * f), int(x * f) : int((x + 12) * f)] = 0.9
-        return prob
-
     image = np.zeros((96, 160, 3), np.uint8)
     pages = DetectorSettings(page_words=30, small_text=15, page_enlarge=2.0, page_unclip_ratio=2.0)
     finder = FakeFinder(pages, dots)
@@ -277,6 +277,21 @@ def test_pages_of_small_print_are_read_again_enlarged():
         finder = FakeFinder(off, dots)
         finder([image])
         assert finder.inputs == [(1, 3, 96, 160)]  # one pass: not a page, or pages off
+
+
+def test_words_are_judged_small_at_the_scale_the_first_pass_saw_them():
+    """A large page shrunk for the first pass shows its words smaller than they are: words 21 px high on the page
+    (unclipped boxes) are 10 px at the first pass's half scale, under small_text, so the page is read again; the
+    same page not shrunk shows them 21 px high, and is not."""
+    image = np.zeros((192, 320, 3), np.uint8)
+    settings = DetectorSettings(max_side=160, page_words=30, small_text=12, page_enlarge=2.0)
+    finder = FakeFinder(settings, dots)
+    found = finder([image])[0]
+    assert finder.inputs == [(1, 3, 96, 160), (1, 3, 384, 640)]  # read again at twice the page's own size
+    assert len(found.quads) == 40 and 300 < found.quads[:, :, 0].max() < 330  # in the page's pixels
+    finder = FakeFinder(replace(settings, max_side=320), dots)
+    finder([image])
+    assert finder.inputs == [(1, 3, 192, 320)]
 
 
 def test_the_enlarged_pass_reads_only_the_print_and_its_margin():
