@@ -64,7 +64,7 @@ class DetectorSettings:
     batch_size: int = 4  # images per forward pass (only images of one size share a pass)
     enlarge: float = 1.0  # > 1: enlarge every image by this much first (small print), up to 6 megapixels
     # Pages: an image where the first pass finds at least page_words words, their median height under small_text
-    # pixels, is read again enlarged page_enlarge times (up to 6 megapixels; 0 turns this off), its regions grown
+    # pixels at that pass's scale (after any shrinking to max_side), is read again enlarged page_enlarge times (up to 6 megapixels; 0 turns this off), its regions grown
     # by page_unclip_ratio. Tuned on the 20 held-out FUNSD forms (tools/splits/funsd_val.txt).
     page_words: int = 30
     small_text: float = 15.0
